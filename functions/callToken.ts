@@ -1,0 +1,58 @@
+/**
+ * GET /api/v1/call_token?type=apns|fcm — a Twilio Voice access token for the signed-in
+ * app user (the authorizer put the user id in the request context).
+ */
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
+import { type AlertSender, slackAlertSender, vendorAlert } from '../lib/alerts.js';
+import { type Env, processEnv } from '../lib/config.js';
+import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
+import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
+import { type HttpResponse, internalError, invalidParameters, success, unauthorized } from '../lib/httpResponses.js';
+import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
+import { isUserId } from '../lib/portalJwt.js';
+import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
+
+export interface CallTokenDeps {
+  config: ConfigLoader<FunctionField<'callToken'>>;
+  log: Log;
+  alert: AlertSender;
+}
+
+export type CallTokenEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<{ userId?: unknown }>;
+
+const ORIGIN = { vendorApi: 'token', originApi: '[GET] /api/v1/call_token' } as const;
+
+export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
+  const log = powertoolsLogger();
+  return { config: configLoader(FUNCTION_FIELDS.callToken, env), log, alert: slackAlertSender(log) };
+}
+
+export function createHandler(deps: CallTokenDeps) {
+  return async (event: CallTokenEvent): Promise<HttpResponse> => {
+    const userId = event.requestContext.authorizer?.lambda?.userId;
+    if (!isUserId(userId)) return unauthorized();
+    const query = event.queryStringParameters ?? {};
+    const config = await deps.config().catch((error: unknown) => error as Error);
+    const slack = config instanceof Error ? undefined : config.SLACK_WEBHOOK_URL;
+    try {
+      if (config instanceof Error) throw config;
+      if (!isPushPlatform(query.type)) {
+        deps.log.warn('Invalid parameters', { query });
+        await deps.alert(vendorAlert({ ...ORIGIN, errorMsg: 'Invalid parameters' }, query), slack);
+        return invalidParameters();
+      }
+      const issued = issueVoiceToken(config, userId, query.type);
+      deps.log.info('Token issued', { userId, platform: query.type });
+      return success(issued);
+    } catch (error) {
+      deps.log.error('Token not issued', { userId, error: describeError(error) });
+      await deps.alert(
+        vendorAlert({ ...ORIGIN, errorMsg: 'Internal error' }, { reason: describeError(error).message }),
+        slack,
+      );
+      return internalError();
+    }
+  };
+}
+
+export const handler = createHandler(defaultDeps());

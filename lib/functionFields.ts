@@ -1,0 +1,37 @@
+/**
+ * Which settings and secrets each Lambda function reads. The handlers load exactly
+ * these, and the CDK stack gives each function exactly the environment variables among
+ * them, so the two cannot drift.
+ */
+import type { FieldName } from './config.js';
+
+export const FUNCTION_FIELDS = {
+  authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET'],
+  callToken: [
+    'TWILIO_ACCOUNT_SID',
+    'TWILIO_ML_APP_SID',
+    'TWILIO_ML_APNS_CERT_SID',
+    'TWILIO_ML_FCM_CERT_SID',
+    'TWILIO_TOKEN_TTL',
+    'TWILIO_API_KEY',
+    'TWILIO_API_KEY_SECRET',
+    'SLACK_WEBHOOK_URL',
+  ],
+  makeCall: [
+    'TWILIO_FROM',
+    'TWILIO_CALLER_IDS',
+    'TWILIO_CALL_TIME_LIMIT',
+    'DEFAULT_COUNTRY',
+    'ALLOWED_DIAL_COUNTRIES',
+    'EMERGENCY_NUMBERS',
+    'PUBLIC_BASE_URL',
+    'TWILIO_AUTH_TOKEN',
+    'SLACK_WEBHOOK_URL',
+  ],
+} as const satisfies Record<string, readonly FieldName[]>;
+
+export type FunctionName = keyof typeof FUNCTION_FIELDS;
+export type FunctionField<F extends FunctionName> = (typeof FUNCTION_FIELDS)[F][number];
+
+/** Read by every function that reads a secret: where the secrets live and how long to keep them. */
+export const SECRET_PLUMBING = ['SECRET_ID', 'SECRETS_CACHE_TTL'] as const satisfies readonly FieldName[];
