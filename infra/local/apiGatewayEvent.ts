@@ -37,7 +37,7 @@ function joinValues(values: Record<string, string | string[] | undefined>): Reco
 
 function queryParameters(search: URLSearchParams): Record<string, string> | undefined {
   const grouped: Record<string, string[]> = {};
-  for (const [name, value] of search) (grouped[name] ??= []).push(value);
+  for (const [name, value] of search) grouped[name] = [...(grouped[name] ?? []), value];
   return Object.keys(grouped).length > 0 ? joinValues(grouped) : undefined;
 }
 
