@@ -1,0 +1,97 @@
+/**
+ * Where a call placed from the app goes: the legacy controller's routing (phone pattern
+ * → number, anything else → app user), with the holes closed: numbers are parsed and
+ * checked against the dialing policy, client identities are checked, and caller IDs are
+ * limited to numbers the account owns or to the caller's own identity. Pure: no I/O.
+ */
+import { type CountryCode, isSupportedCountry, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import type { Config } from './config.js';
+
+export type DialPolicy = Pick<
+  Config,
+  'TWILIO_FROM' | 'TWILIO_CALLER_IDS' | 'DEFAULT_COUNTRY' | 'ALLOWED_DIAL_COUNTRIES' | 'EMERGENCY_NUMBERS'
+>;
+
+export interface CallParams {
+  /** The destination the app asked for (custom parameter `to`). */
+  to?: string | undefined;
+  /** The caller ID the app asked for (custom parameter `from`). */
+  from?: string | undefined;
+  /** Twilio's own `From`: `client:<identity>` for calls from the Voice SDK. */
+  twilioFrom?: string | undefined;
+}
+
+export type CallDecision =
+  | { kind: 'greeting' }
+  | { kind: 'emergency'; to: string }
+  | { kind: 'invalid'; to: string }
+  | { kind: 'blocked'; to: string; reason: string }
+  | { kind: 'number'; number: string; callerId: string }
+  | { kind: 'client'; identity: string; callerId: string };
+
+/** The legacy controller's test for "this is a phone number". */
+export const PHONE_PATTERN = /^[\d+\-() ]+$/;
+export const CLIENT_IDENTITY = /^[A-Za-z0-9_]{1,121}$/;
+const BLOCKED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
+
+type ParsedNumber = { e164: string; country: string | undefined; type: string | undefined; valid: boolean };
+
+function parseNumber(text: string, defaultCountry: string): ParsedNumber | undefined {
+  try {
+    const number = parsePhoneNumberWithError(text, defaultCountry as CountryCode);
+    return { e164: number.number, country: number.country, type: number.getType(), valid: number.isValid() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `candidate` in E.164 when it is a number the account may call from, else undefined. */
+function ownedNumber(candidate: string | undefined, policy: DialPolicy): string | undefined {
+  if (!candidate || !PHONE_PATTERN.test(candidate.trim())) return undefined;
+  const parsed = parseNumber(candidate.trim(), policy.DEFAULT_COUNTRY);
+  if (!parsed) return undefined;
+  return parsed.e164 === policy.TWILIO_FROM || policy.TWILIO_CALLER_IDS.includes(parsed.e164) ? parsed.e164 : undefined;
+}
+
+/** Twilio rejects a `client:` caller ID on a phone leg (error 13214): only owned numbers. */
+export function phoneCallerId(params: CallParams, policy: DialPolicy): string {
+  return ownedNumber(params.from, policy) ?? policy.TWILIO_FROM;
+}
+
+/** On a client leg the caller is who Twilio says: one app user cannot pose as another. */
+export function clientCallerId(params: CallParams, policy: DialPolicy): string {
+  const from = params.from === '' ? undefined : params.from;
+  if (!params.twilioFrom) return from ?? policy.TWILIO_FROM;
+  if (from === params.twilioFrom) return from;
+  return ownedNumber(from, policy) ?? params.twilioFrom;
+}
+
+function routeToNumber(to: string, params: CallParams, policy: DialPolicy): CallDecision {
+  if (policy.EMERGENCY_NUMBERS.includes(to.replace(/\D/g, ''))) return { kind: 'emergency', to };
+  const parsed = parseNumber(to, policy.DEFAULT_COUNTRY);
+  if (!parsed?.valid) return { kind: 'invalid', to };
+  if (!parsed.country || !policy.ALLOWED_DIAL_COUNTRIES.includes(parsed.country)) {
+    return { kind: 'blocked', to, reason: `country ${parsed.country ?? 'none'} is not allowed` };
+  }
+  if (parsed.type && BLOCKED_TYPES.has(parsed.type)) return { kind: 'blocked', to, reason: `${parsed.type} number` };
+  return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy) };
+}
+
+export function routeCall(params: CallParams, policy: DialPolicy): CallDecision {
+  const to = params.to?.trim() ?? '';
+  if (to === '') return { kind: 'greeting' };
+  if (PHONE_PATTERN.test(to)) return routeToNumber(to, params, policy);
+  const identity = to.startsWith('client:') ? to.slice('client:'.length) : to;
+  if (!CLIENT_IDENTITY.test(identity)) return { kind: 'invalid', to };
+  return { kind: 'client', identity, callerId: clientCallerId(params, policy) };
+}
+
+/** Problems with the dialing settings that only the phone metadata can see (named, as config errors are). */
+export function dialPolicyProblems(policy: DialPolicy): string[] {
+  const problems: string[] = [];
+  if (!isSupportedCountry(policy.DEFAULT_COUNTRY)) problems.push('DEFAULT_COUNTRY is not a country with phone numbers');
+  if (!policy.ALLOWED_DIAL_COUNTRIES.every((country) => isSupportedCountry(country))) {
+    problems.push('ALLOWED_DIAL_COUNTRIES has an entry that is not a country with phone numbers');
+  }
+  return problems;
+}
