@@ -1,0 +1,74 @@
+/**
+ * A loopback endpoint that speaks the Secrets Manager JSON protocol (GetSecretValue), so
+ * the real AWS SDK can be pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type SecretBehaviour = { secretString: string } | { error: string; status: number } | 'hang';
+
+export interface SecretsManagerEndpoint {
+  url: string;
+  /** What the next requests get; change it between calls. */
+  behaviour: SecretBehaviour;
+  requests: { target: string | undefined; secretId: unknown }[];
+  /** Points the AWS SDK at this endpoint with dummy credentials; returns a function that undoes it. */
+  useForAwsSdk(): () => void;
+  close(): Promise<void>;
+}
+
+export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): Promise<SecretsManagerEndpoint> {
+  const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint;
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const target = request.headers['x-amz-target'] as string | undefined;
+    endpoint.requests.push({ target, secretId: body.SecretId });
+    const current = endpoint.behaviour;
+    if (current === 'hang') return;
+    response.setHeader('content-type', 'application/x-amz-json-1.1');
+    if (target !== 'secretsmanager.GetSecretValue') {
+      response.writeHead(400).end(JSON.stringify({ __type: 'UnknownOperationException', message: 'unknown' }));
+    } else if ('error' in current) {
+      response
+        .writeHead(current.status)
+        .end(JSON.stringify({ __type: current.error, message: `${current.error} here` }));
+    } else {
+      response.writeHead(200).end(
+        JSON.stringify({
+          ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${body.SecretId}`,
+          Name: body.SecretId,
+          SecretString: current.secretString,
+          VersionId: 'v1',
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1_700_000_000,
+        }),
+      );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint.useForAwsSdk = () => {
+    const names = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
+    const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+      AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
+      AWS_REGION: 'us-east-1',
+    });
+    return () => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+  };
+  endpoint.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return endpoint;
+}

@@ -1,0 +1,34 @@
+/** A real HTTP server on loopback standing in for Slack's incoming-webhook endpoint. */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type SlackBehaviour = 'ok' | 'fail' | 'hang';
+
+export interface SlackReceiver {
+  url: string;
+  received: { headers: IncomingHttpHeaders; body: unknown }[];
+  behaviour: SlackBehaviour;
+  close(): Promise<void>;
+}
+
+export async function startSlackReceiver(behaviour: SlackBehaviour = 'ok'): Promise<SlackReceiver> {
+  const received: SlackReceiver['received'] = [];
+  const receiver = { behaviour } as SlackReceiver;
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    received.push({ headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+    if (receiver.behaviour === 'hang') return; // never answers
+    response.writeHead(receiver.behaviour === 'ok' ? 200 : 500, { 'content-type': 'text/plain' });
+    response.end(receiver.behaviour === 'ok' ? 'ok' : 'internal_error');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/XXXX`;
+  receiver.received = received;
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
