@@ -9,6 +9,7 @@ import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { type HttpResponse, internalError, invalidParameters, success, unauthorized } from '../lib/httpResponses.js';
 import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
+import { type MetricSink, noMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { isUserId } from '../lib/portalJwt.js';
 import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
 
@@ -16,6 +17,7 @@ export interface CallTokenDeps {
   config: ConfigLoader<FunctionField<'callToken'>>;
   log: Log;
   alert: AlertSender;
+  metrics?: MetricSink;
 }
 
 export type CallTokenEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<{ userId?: unknown }>;
@@ -24,10 +26,16 @@ const ORIGIN = { vendorApi: 'token', originApi: '[GET] /api/v1/call_token' } as 
 
 export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
   const log = powertoolsLogger();
-  return { config: configLoader(FUNCTION_FIELDS.callToken, env), log, alert: slackAlertSender(log) };
+  return {
+    config: configLoader(FUNCTION_FIELDS.callToken, env),
+    log,
+    alert: slackAlertSender(log),
+    metrics: powertoolsMetrics(),
+  };
 }
 
 export function createHandler(deps: CallTokenDeps) {
+  const metrics = deps.metrics ?? noMetrics;
   return async (event: CallTokenEvent): Promise<HttpResponse> => {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
@@ -38,14 +46,17 @@ export function createHandler(deps: CallTokenDeps) {
       if (config instanceof Error) throw config;
       if (!isPushPlatform(query.type)) {
         deps.log.warn('Invalid parameters', { query });
+        metrics.count('InvalidParameters');
         await deps.alert(vendorAlert({ ...ORIGIN, errorMsg: 'Invalid parameters' }, query), slack);
         return invalidParameters();
       }
       const issued = issueVoiceToken(config, userId, query.type);
       deps.log.info('Token issued', { userId, platform: query.type });
+      metrics.count('TokenIssued', { Platform: query.type });
       return success(issued);
     } catch (error) {
       deps.log.error('Token not issued', { userId, error: describeError(error) });
+      metrics.count('TokenFailed');
       await deps.alert(
         vendorAlert({ ...ORIGIN, errorMsg: 'Internal error' }, { reason: describeError(error).message }),
         slack,

@@ -11,6 +11,7 @@ import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import type { HttpResponse } from '../lib/httpResponses.js';
 import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
+import { type MetricSink, noMetrics, powertoolsMetrics } from '../lib/metrics.js';
 
 export interface MakeCallDeps {
   config: ConfigLoader<FunctionField<'makeCall'>>;
@@ -20,6 +21,7 @@ export interface MakeCallDeps {
   shouldAlert: (key: string) => boolean;
   /** Only the local gateway sets this: without TWILIO_AUTH_TOKEN, skip the signature check. */
   allowUnsignedRequests: boolean;
+  metrics?: MetricSink;
 }
 
 export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
@@ -30,10 +32,12 @@ export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
     alert: slackAlertSender(log),
     shouldAlert: alertDeduplicator(60_000),
     allowUnsignedRequests: false,
+    metrics: powertoolsMetrics(),
   };
 }
 
 export function createHandler(deps: MakeCallDeps) {
+  const metrics = deps.metrics ?? noMetrics;
   const alertOnce = async (key: string, errorMsg: string, meta: unknown, slackUrl: string | undefined) => {
     if (deps.shouldAlert(key)) await deps.alert(vendorAlert({ ...MAKE_CALL_ORIGIN, errorMsg }, meta), slackUrl);
   };
@@ -56,11 +60,13 @@ export function createHandler(deps: MakeCallDeps) {
         { allowUnsignedRequests: deps.allowUnsignedRequests },
       );
       deps.log[answer.log.level](answer.log.message, answer.log.attributes);
+      metrics.count(answer.metric.name, answer.metric.dimensions);
       if (answer.alert)
         await alertOnce(answer.alert.key, answer.alert.errorMsg, answer.alert.meta, config.SLACK_WEBHOOK_URL);
       return answer.response;
     } catch (error) {
       deps.log.error('make_call failed', { error: describeError(error) });
+      metrics.count('WebhookFailed');
       await alertOnce('failure', 'Internal error', { reason: describeError(error).message }, undefined).catch(
         () => undefined,
       );

@@ -21,6 +21,8 @@ export interface CallWebhookRequest extends SignedRequest, RawBody {
 export interface CallWebhookAnswer {
   response: HttpResponse;
   log: { level: 'info' | 'warn' | 'error'; message: string; attributes: Record<string, unknown> };
+  /** The count this request adds: CallRouted by decision, or WebhookRejected by reason. */
+  metric: { name: 'CallRouted' | 'WebhookRejected'; dimensions: Record<string, string> };
   /** An alert for the on-call engineer, with the key that de-duplicates it. */
   alert?: { key: string; errorMsg: string; meta: Record<string, unknown> };
 }
@@ -30,6 +32,14 @@ export const MAKE_CALL_ORIGIN = {
   originApi: '[POST] /api/v1/make_call',
 } as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 
+const rejected = (reason: string): CallWebhookAnswer['metric'] => ({
+  name: 'WebhookRejected',
+  dimensions: { Reason: reason },
+});
+const routed = (decision: CallDecision): CallWebhookAnswer['metric'] => ({
+  name: 'CallRouted',
+  dimensions: { Decision: decision.kind },
+});
 const forbidden = () => plainText(403, 'Forbidden');
 export const refused = () => plainText(500, 'Internal Server Error');
 
@@ -60,6 +70,7 @@ export function answerCallWebhook(
     return {
       response: refused(),
       log: { level: 'error', message: errorMsg, attributes: {} },
+      metric: rejected('configuration'),
       alert: { key: 'config', errorMsg, meta: {} },
     };
   }
@@ -68,6 +79,7 @@ export function answerCallWebhook(
     return {
       response: refused(),
       log: { level: 'error', message: errorMsg, attributes: {} },
+      metric: rejected('no auth token'),
       alert: { key: 'no-auth-token', errorMsg, meta: {} },
     };
   }
@@ -76,6 +88,7 @@ export function answerCallWebhook(
     return {
       response: plainText(body.status, body.message),
       log: { level: 'warn', message: 'Rejected body', attributes: { status: body.status } },
+      metric: rejected(`body ${body.status}`),
     };
   }
   const callSid = param(body.params, 'CallSid');
@@ -86,6 +99,7 @@ export function answerCallWebhook(
       return {
         response: forbidden(),
         log: { level: 'warn', message: 'Request not signed by Twilio', attributes: { callSid, ...meta } },
+        metric: rejected('signature'),
         alert: { key: `signature:${request.sourceIp}`, errorMsg: 'Request not signed by Twilio', meta },
       };
     }
@@ -101,8 +115,9 @@ export function answerCallWebhook(
     return {
       response,
       log: { level: 'warn', message: errorMsg, attributes },
+      metric: routed(decision),
       alert: { key: `${decision.kind}:${decision.to}`, errorMsg, meta: attributes },
     };
   }
-  return { response, log: { level: 'info', message: 'Call routed', attributes } };
+  return { response, log: { level: 'info', message: 'Call routed', attributes }, metric: routed(decision) };
 }
