@@ -40,14 +40,14 @@ export function createHandler(deps: CallTokenDeps) {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
     const query = event.queryStringParameters ?? {};
-    const config = await deps.config().catch((error: unknown) => error as Error);
-    const slack = config instanceof Error ? undefined : config.SLACK_WEBHOOK_URL;
+    let slackUrl: string | undefined;
     try {
-      if (config instanceof Error) throw config;
+      const config = await deps.config();
+      slackUrl = config.SLACK_WEBHOOK_URL;
       if (!isPushPlatform(query.type)) {
         deps.log.warn('Invalid parameters', { query });
         metrics.count('InvalidParameters');
-        await deps.alert(vendorAlert({ ...ORIGIN, errorMsg: 'Invalid parameters' }, query), slack);
+        await deps.alert(vendorAlert({ ...ORIGIN, errorMsg: 'Invalid parameters' }, query), slackUrl);
         return invalidParameters();
       }
       const issued = issueVoiceToken(config, userId, query.type);
@@ -59,7 +59,7 @@ export function createHandler(deps: CallTokenDeps) {
       metrics.count('TokenFailed');
       await deps.alert(
         vendorAlert({ ...ORIGIN, errorMsg: 'Internal error' }, { reason: describeError(error).message }),
-        slack,
+        slackUrl,
       );
       return internalError();
     }
