@@ -83,18 +83,16 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
 }
 
 /**
- * Lets the same alert through at most once per window, so a flood of bad requests
+ * Lets the same alert through at most once per window, and at most `maxPerWindow`
+ * alerts of any kind per window, so a flood of bad requests — from one source or many —
  * cannot flood Slack. State is per container, which is enough to cap the rate.
  */
-export function alertDeduplicator(windowMs: number, now: () => number = Date.now) {
+export function alertDeduplicator(windowMs: number, now: () => number = Date.now, maxPerWindow = 30) {
   const lastSent = new Map<string, number>();
   return (key: string): boolean => {
     const time = now();
-    const last = lastSent.get(key);
-    if (last !== undefined && time - last < windowMs) return false;
-    if (lastSent.size > 1000) {
-      for (const [k, t] of lastSent) if (time - t >= windowMs) lastSent.delete(k);
-    }
+    for (const [k, t] of lastSent) if (time - t >= windowMs) lastSent.delete(k);
+    if (lastSent.has(key) || lastSent.size >= maxPerWindow) return false;
     lastSent.set(key, time);
     return true;
   };
