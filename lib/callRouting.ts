@@ -33,6 +33,8 @@ export type CallDecision =
 export const PHONE_PATTERN = /^[\d+\-() ]+$/;
 export const CLIENT_IDENTITY = /^[A-Za-z0-9_]{1,121}$/;
 const BLOCKED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
+/** Text XML 1.0 can carry (its `Char` production): no control characters, lone surrogates, U+FFFE or U+FFFF. */
+const XML_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
 type ParsedNumber = { e164: string; country: string | undefined; type: string | undefined; valid: boolean };
 
@@ -83,7 +85,11 @@ export function routeCall(params: CallParams, policy: DialPolicy): CallDecision 
   if (PHONE_PATTERN.test(to)) return routeToNumber(to, params, policy);
   const identity = to.startsWith('client:') ? to.slice('client:'.length) : to;
   if (!CLIENT_IDENTITY.test(identity)) return { kind: 'invalid', to };
-  return { kind: 'client', identity, callerId: clientCallerId(params, policy) };
+  // A client leg's caller ID comes from the request; twilio's VoiceResponse does not check
+  // attribute values, so a character XML cannot carry would make the TwiML not XML.
+  const callerId = clientCallerId(params, policy);
+  if (!XML_TEXT.test(callerId)) return { kind: 'invalid', to };
+  return { kind: 'client', identity, callerId };
 }
 
 /** Problems with the dialing settings that only the phone metadata can see (named, as config errors are). */
