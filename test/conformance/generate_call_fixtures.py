@@ -1,0 +1,406 @@
+#!/usr/bin/python3
+"""Runs the legacy controller's make_call() with twilio's Python helper over a corpus.
+
+The original controller (web2py, ../shared/seed: `make_call()`) answered Twilio's voice
+webhook with TwiML from twilio's Python `VoiceResponse`. This script runs that logic,
+as written in the seed, over the corpus below and writes, for every input, the TwiML the
+original produced to test/fixtures/conformance/make_call.json.
+
+Where issue 3's rules differ from the original on purpose, the case names the rules that
+make the difference (`differences`), the values those rules call for (`expect`, written
+by hand from the issue's rules), and `expected`: the TwiML the original would have
+produced with those values, rendered by the same Python helper. The TypeScript test
+(test/call/conformance.test.ts) runs our handler on every input and checks that its
+TwiML is byte-identical to `python` where no difference is declared, and otherwise
+obeys the named rules and is byte-identical to `expected`.
+
+It also writes real-shaped API Gateway (HTTP API, payload 2.0) events for make_call,
+signed with the Python helper's RequestValidator, to test/fixtures/events/.
+
+Run from anywhere (Debian: apt-get install -y python3-twilio):
+
+    /usr/bin/python3 test/conformance/generate_call_fixtures.py
+
+The output is deterministic: running it again rewrites the same bytes.
+"""
+import base64
+import json
+import os
+import re
+from urllib.parse import urlencode
+
+import twilio
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, '..', 'fixtures')
+
+# The policy both sides run with. TWILIO_FROM and TWILIO_CALL_TIME_LIMIT are the
+# original's constants; the rest are issue 3's settings (the original had none).
+CONFIG = {
+    'TWILIO_FROM': '+14155550100',
+    'TWILIO_CALLER_IDS': '+14155550101,+12125550199',
+    'TWILIO_CALL_TIME_LIMIT': '3600',
+    'DEFAULT_COUNTRY': 'US',
+    'ALLOWED_DIAL_COUNTRIES': 'US,CA',
+    'EMERGENCY_NUMBERS': '911,112,999,000,110,119,118,933',
+}
+TWILIO_FROM = CONFIG['TWILIO_FROM']
+TWILIO_CALL_TIME_LIMIT = int(CONFIG['TWILIO_CALL_TIME_LIMIT'])
+
+# The spoken messages, as issue 3 words them (the greeting is the original's own).
+MESSAGES = {
+    'greeting': 'Congratulations! You have just made your first call! Good bye.',
+    'emergency': 'This app cannot place emergency calls. Please hang up and dial emergency services '
+    'from your phone. Good bye.',
+    'invalid': 'The number you dialed is not valid. Good bye.',
+    'blocked': 'Calls to this number are not allowed. Good bye.',
+}
+
+# What each rule that differs from the original does (issue 3, "Routing").
+RULES = {
+    'normalised-e164': 'A phone destination is parsed (default country DEFAULT_COUNTRY) and dialed in E.164.',
+    'to-trimmed': '`to` is trimmed of surrounding whitespace before routing.',
+    'empty-after-trim': '`to` that is only whitespace is empty: the greeting.',
+    'client-prefix-removed': 'A leading `client:` is removed from a client destination.',
+    'invalid-destination': 'A number that is not valid, or a client identity outside ^[A-Za-z0-9_]{1,121}$, '
+    'gets the not-valid message.',
+    'destination-blocked': 'A number outside ALLOWED_DIAL_COUNTRIES, or PREMIUM_RATE/SHARED_COST, gets the '
+    'not-allowed message and an alert.',
+    'emergency': 'A number whose digits are one of EMERGENCY_NUMBERS gets the emergency message and an alert.',
+    'caller-id-replaced': 'The caller ID is limited to owned numbers (phone leg) or to the caller\'s own '
+    'Twilio From (client leg); anything else is replaced.',
+    'caller-id-normalised': 'An owned number given as caller ID is used in E.164.',
+    'xml-invalid-character': 'A caller ID with a character XML 1.0 cannot carry gets the not-valid message '
+    '(the original wrote it into the TwiML, which was then not XML).',
+    'serialisation-only': 'Same XML document, other bytes: Python\'s ElementTree writes non-ASCII as numeric '
+    'character references and escapes ">" and tabs/newlines in attributes its own way; twilio for Node '
+    '(xmlbuilder) writes UTF-8.',
+}
+
+ABSENT = object()
+
+
+def make_call(to, from_):
+    """The seed's make_call(), verbatim apart from reading its inputs as arguments."""
+    resp = VoiceResponse()
+
+    if to is None or len(to) == 0:
+        # Default message for test calls
+        resp.say("Congratulations! You have just made your first call! Good bye.")
+    else:
+        # Configure caller ID
+        if from_ is not None:
+            dial = resp.dial(callerId=from_, time_limit=TWILIO_CALL_TIME_LIMIT)
+        else:
+            dial = resp.dial(callerId=TWILIO_FROM, time_limit=TWILIO_CALL_TIME_LIMIT)
+
+        # Route to phone number or client
+        phone_pattern = re.compile(r"^[\d\+\-\(\) ]+$")
+        if phone_pattern.match(to):
+            dial.number(to)      # Route to phone number
+        else:
+            dial.client(to)      # Route to Twilio client
+    return str(resp)
+
+
+def expected_twiml(to, from_, expect):
+    """The original's TwiML with the values a differing rule calls for, from the same helper."""
+    resp = VoiceResponse()
+    if 'say' in expect:
+        resp.say(MESSAGES[expect['say']])
+        return str(resp)
+    caller_id = expect.get('callerId', from_ if from_ is not None else TWILIO_FROM)
+    dial = resp.dial(callerId=caller_id, time_limit=TWILIO_CALL_TIME_LIMIT)
+    if 'number' in expect:
+        dial.number(expect['number'])
+    elif 'client' in expect:
+        dial.client(expect['client'])
+    elif re.match(r"^[\d\+\-\(\) ]+$", to):
+        dial.number(to)
+    else:
+        dial.client(to)
+    return str(resp)
+
+
+def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), note=None, **expect):
+    return {
+        'id': case_id,
+        'to': to,
+        'from': from_,
+        'From': twilio_from,
+        'differences': list(differences),
+        'expect': expect,
+        'note': note,
+    }
+
+
+DRIVER = 'client:driver_123'
+RIDER = 'client:rider_77'
+INVALID = {'say': 'invalid'}
+BLOCKED = {'say': 'blocked'}
+EMERGENCY = {'say': 'emergency'}
+GREETING = {'say': 'greeting'}
+
+CORPUS = [
+    # The seed's two examples.
+    case('seed-example-number', '+15551234567', 'client:user_123', 'client:user_123', ['invalid-destination'],
+         note='+1 555 123 4567 is not a valid number (555 is not an area code)', **INVALID),
+    case('seed-example-client', 'passenger_456', DRIVER, DRIVER),
+    # Empty and absent values.
+    case('to-absent'),
+    case('to-empty', ''),
+    case('to-absent-from-owned', from_='+14155550101'),
+    case('to-absent-with-twilio-from', twilio_from=DRIVER),
+    case('to-space', ' ', differences=['empty-after-trim'], **GREETING),
+    case('to-tab-newline', '\t\n', twilio_from=DRIVER, differences=['empty-after-trim'], **GREETING),
+    # Clients.
+    case('client-no-from-no-twilio-from', 'passenger_456'),
+    case('client-from-without-twilio-from', 'passenger_456', DRIVER),
+    case('client-from-other-user', 'passenger_456', DRIVER, RIDER, ['caller-id-replaced'], callerId=RIDER),
+    case('client-from-absent-with-twilio-from', 'passenger_456', twilio_from=RIDER,
+         differences=['caller-id-replaced'], callerId=RIDER),
+    case('client-from-empty-with-twilio-from', 'passenger_456', '', RIDER, ['caller-id-replaced'], callerId=RIDER),
+    case('client-from-empty-no-twilio-from', 'passenger_456', '', differences=['caller-id-replaced'],
+         callerId=TWILIO_FROM),
+    case('client-from-owned-number', 'passenger_456', '+14155550101', RIDER),
+    case('client-from-twilio-from-number', 'passenger_456', TWILIO_FROM, RIDER),
+    case('client-from-unowned-number', 'passenger_456', '+12127365000', RIDER, ['caller-id-replaced'],
+         callerId=RIDER),
+    case('client-prefix', 'client:passenger_456', DRIVER, DRIVER, ['client-prefix-removed'], client='passenger_456'),
+    case('client-prefix-only', 'client:', twilio_from=DRIVER, differences=['invalid-destination'], **INVALID),
+    case('client-prefix-twice', 'client:client:bob', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    case('client-121-characters', 'a' * 121, DRIVER, DRIVER),
+    case('client-122-characters', 'a' * 122, DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    case('client-with-space', 'passenger 456', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    case('client-email', 'rider@example.com', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    case('client-word-null', 'null'),
+    case('client-surrounding-spaces', '  passenger_456 ', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
+    case('client-trailing-tab', 'passenger_456\t', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
+    case('client-nbsp', '\u00a0passenger_456\u00a0', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
+    case('client-letters-and-dashes', '1-800-FLOWERS', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    # E.164 numbers.
+    case('e164-us-from-owned', '+14155552671', '+14155550101', DRIVER),
+    case('e164-us-from-twilio-from', '+12127365000', TWILIO_FROM, DRIVER),
+    case('e164-us-from-absent', '+14155552671', twilio_from=DRIVER),
+    case('e164-us-nothing-else', '+14155552671'),
+    case('e164-ca', '+15062345678', '+12125550199', DRIVER),
+    case('e164-toll-free', '+18005550199'),
+    case('e164-from-client', '+14155552671', DRIVER, DRIVER, ['caller-id-replaced'], callerId=TWILIO_FROM),
+    case('e164-from-unowned', '+14155552671', '+12127365000', DRIVER, ['caller-id-replaced'],
+         callerId=TWILIO_FROM),
+    case('e164-from-empty', '+14155552671', '', DRIVER, ['caller-id-replaced'], callerId=TWILIO_FROM),
+    case('e164-from-formatted-owned', '+14155552671', '+1 (212) 555-0199', DRIVER, ['caller-id-normalised'],
+         callerId='+12125550199'),
+    # Formatted numbers.
+    case('formatted-international', '+1 (415) 555-2671', '+14155550101', DRIVER, ['normalised-e164'],
+         number='+14155552671'),
+    case('formatted-national-parentheses', '(415) 555-2671', differences=['normalised-e164'],
+         number='+14155552671'),
+    case('formatted-national-dashes', '415-555-2671', TWILIO_FROM, differences=['normalised-e164'],
+         number='+14155552671'),
+    case('formatted-national-digits', '4155552671', differences=['normalised-e164'], number='+14155552671'),
+    case('formatted-trunk-prefix', '1-415-555-2671', differences=['normalised-e164'], number='+14155552671'),
+    case('formatted-canada', '+1 506 234 5678', differences=['normalised-e164'], number='+15062345678'),
+    case('formatted-from-client', '(212) 736-5000', DRIVER, DRIVER, ['normalised-e164', 'caller-id-replaced'],
+         number='+12127365000', callerId=TWILIO_FROM),
+    case('number-surrounding-spaces', '  +14155552671  ', differences=['normalised-e164'], number='+14155552671'),
+    case('number-trailing-newline', '+14155552671\n', differences=['normalised-e164'], number='+14155552671',
+         note="Python's `$` also matches before a final newline, so the original dialed it"),
+    # Numbers that are not valid.
+    case('invalid-seed-formatted', '+1 (555) 123-4567', differences=['invalid-destination'], **INVALID),
+    case('invalid-too-short', '123', differences=['invalid-destination'], **INVALID),
+    case('invalid-plus-only', '+', differences=['invalid-destination'], **INVALID),
+    case('invalid-punctuation-only', '()-', differences=['invalid-destination'], **INVALID),
+    case('invalid-zero', '0', differences=['invalid-destination'], **INVALID),
+    # Destinations the policy blocks.
+    case('blocked-jamaica', '+18765230123', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-jamaica-formatted', '+1 (876) 555-0100', DRIVER, DRIVER, ['destination-blocked'], **BLOCKED),
+    case('blocked-dominican-republic', '+1 809 234 5678', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-bahamas-national', '242-359-1234', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-premium-rate', '+19002345678', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-premium-rate-national', '1-900-234-5678', '+14155550101', differences=['destination-blocked'],
+         **BLOCKED),
+    case('blocked-united-kingdom', '+44 20 7183 8750', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-france-shared-cost', '+33 810 12 34 56', differences=['destination-blocked'], **BLOCKED),
+    # Emergency numbers.
+    case('emergency-911', '911', differences=['emergency'], **EMERGENCY),
+    case('emergency-112', '112', DRIVER, DRIVER, ['emergency'], **EMERGENCY),
+    case('emergency-999', '999', '+14155550101', differences=['emergency'], **EMERGENCY),
+    case('emergency-000', '000', differences=['emergency'], **EMERGENCY),
+    case('emergency-parentheses', '(911)', differences=['emergency'], **EMERGENCY),
+    case('emergency-dashes', '9-1-1', differences=['emergency'], **EMERGENCY),
+    case('emergency-spaces', ' 911 ', differences=['emergency'], **EMERGENCY),
+    # XML metacharacters.
+    case('xml-to-markup', '<Say>hi</Say>', differences=['invalid-destination'], **INVALID),
+    case('xml-to-ampersand', 'alice&bob', differences=['invalid-destination'], **INVALID),
+    case('xml-to-injection', '"><Number>+19002345678</Number><Client>x', differences=['invalid-destination'],
+         **INVALID),
+    case('xml-from-metacharacters', 'passenger_456', 'a&b<c"d\'e'),
+    case('xml-from-greater-than', 'passenger_456', 'a>b', differences=['serialisation-only']),
+    case('xml-from-injection-with-twilio-from', 'passenger_456', '"/><Number>+19002345678</Number><Dial callerId="',
+         RIDER, ['caller-id-replaced'], callerId=RIDER),
+    case('xml-from-injection-phone-leg', '+14155552671', '"/><Number>+19002345678</Number><Dial callerId="',
+         DRIVER, ['caller-id-replaced'], callerId=TWILIO_FROM),
+    # Unicode.
+    case('unicode-to-letters', '\u00e5lice', differences=['invalid-destination'], **INVALID),
+    case('unicode-to-arabic-indic-digits', '\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660',
+         differences=['invalid-destination'], note="Python's \\d matches any Unicode digit, so the original dialed it",
+         **INVALID),
+    case('unicode-to-emoji', '\U0001f4de', differences=['invalid-destination'], **INVALID),
+    case('unicode-from-without-twilio-from', 'passenger_456', 'Zo\u00eb \U0001f4de',
+         differences=['serialisation-only']),
+    case('unicode-from-with-twilio-from', 'passenger_456', 'Zo\u00eb', 'client:zoe', ['caller-id-replaced'],
+         callerId='client:zoe'),
+    # Control characters.
+    case('control-to', 'passenger_456\u0007', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
+    case('control-from-without-twilio-from', 'passenger_456', 'x\u0001y', differences=['xml-invalid-character'],
+         **INVALID),
+    case('control-twilio-from', 'passenger_456', twilio_from='client:a\u000b', differences=['xml-invalid-character'],
+         **INVALID),
+]
+
+
+def value(v):
+    return None if v is ABSENT else v
+
+
+def build_cases():
+    seen = set()
+    cases = []
+    for c in CORPUS:
+        assert c['id'] not in seen, c['id']
+        seen.add(c['id'])
+        assert all(rule in RULES for rule in c['differences']), c['id']
+        to, from_ = value(c['to']), value(c['from'])
+        out = {'id': c['id'], 'input': {}}
+        for name in ('to', 'from', 'From'):
+            if c[name] is not ABSENT:
+                out['input'][name] = c[name]
+        out['python'] = make_call(to, from_)
+        if c['differences']:
+            out['differences'] = c['differences']
+            if c['expect']:
+                out['expect'] = c['expect']
+                out['expected'] = expected_twiml(to, from_, c['expect'])
+                assert out['expected'] != out['python'], c['id']
+        if c['note']:
+            out['note'] = c['note']
+        cases.append(out)
+    return cases
+
+
+# Real-shaped events, as HTTP API (payload 2.0) hands Twilio's webhook to Lambda.
+AUTH_TOKEN = '0c4f5e2a9b7d4e6f8a1b3c5d7e9f1a2b'
+HOST = 'abc123defg.execute-api.us-east-1.amazonaws.com'
+PATH = '/api/v1/make_call'
+CALL_SID = 'CA' + '5b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e'
+TWILIO_PARAMS = [
+    ('AccountSid', 'AC' + '0123456789abcdef' * 2),
+    ('ApiVersion', '2010-04-01'),
+    ('ApplicationSid', 'AP' + '00112233445566778899aabbccddeeff'),
+    ('CallSid', CALL_SID),
+    ('CallStatus', 'ringing'),
+    ('Called', ''),
+    ('Caller', DRIVER),
+    ('Direction', 'inbound'),
+    ('From', DRIVER),
+    ('To', ''),
+    # The app's custom parameters.
+    ('from', DRIVER),
+    ('to', '+1 (415) 555-2671'),
+]
+
+
+def event(raw_query, content_type, body, base64_encoded, signature):
+    headers = {
+        'content-length': str(len(body.encode('utf-8'))),
+        'content-type': content_type,
+        'host': HOST,
+        'i-twilio-idempotency-token': '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+        'user-agent': 'TwilioProxy/1.1',
+        'x-amzn-trace-id': 'Root=1-65a1b2c3-0123456789abcdef01234567',
+        'x-forwarded-for': '54.172.60.1',
+        'x-forwarded-port': '443',
+        'x-forwarded-proto': 'https',
+        'x-home-region': 'us1',
+        'x-twilio-signature': signature,
+    }
+    return {
+        'version': '2.0',
+        'routeKey': 'POST ' + PATH,
+        'rawPath': PATH,
+        'rawQueryString': raw_query,
+        'headers': headers,
+        **({'queryStringParameters': dict(p.split('=', 1) for p in raw_query.split('&'))} if raw_query else {}),
+        'requestContext': {
+            'accountId': '123456789012',
+            'apiId': 'abc123defg',
+            'domainName': HOST,
+            'domainPrefix': 'abc123defg',
+            'http': {
+                'method': 'POST',
+                'path': PATH,
+                'protocol': 'HTTP/1.1',
+                'sourceIp': '54.172.60.1',
+                'userAgent': 'TwilioProxy/1.1',
+            },
+            'requestId': 'RmT3XhJ8IAMEVgQ=',
+            'routeKey': 'POST ' + PATH,
+            'stage': '$default',
+            'time': '12/Jan/2025:19:04:11 +0000',
+            'timeEpoch': 1736708651123,
+        },
+        'body': base64.b64encode(body.encode('utf-8')).decode('ascii') if base64_encoded else body,
+        'isBase64Encoded': base64_encoded,
+    }
+
+
+def build_events():
+    validator = RequestValidator(AUTH_TOKEN)
+    url = 'https://' + HOST + PATH
+    form_body = urlencode(TWILIO_PARAMS)
+    form_signature = validator.compute_signature(url, dict(TWILIO_PARAMS))
+    assert validator.validate(url, dict(TWILIO_PARAMS), form_signature)
+    form = event('', 'application/x-www-form-urlencoded', form_body, True, form_signature)
+
+    json_body = json.dumps(dict(TWILIO_PARAMS), separators=(',', ':'))
+    json_query = 'bodySHA256=' + validator.compute_hash(json_body)
+    json_signature = validator.compute_signature(url + '?' + json_query, {})
+    assert validator.validate(url + '?' + json_query, json_body, json_signature)
+    json_event = event(json_query, 'application/json', json_body, False, json_signature)
+    return form, json_event
+
+
+def dump(path, data):
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2, ensure_ascii=True, sort_keys=False)
+        f.write('\n')
+
+
+def main():
+    cases = build_cases()
+    form, json_event = build_events()
+    fixture = {
+        'generator': 'test/conformance/generate_call_fixtures.py',
+        'twilioPython': twilio.__version__,
+        'config': CONFIG,
+        'messages': MESSAGES,
+        'rules': RULES,
+        'cases': cases,
+        'signedEvents': {
+            'authToken': AUTH_TOKEN,
+            'url': 'https://' + HOST + PATH,
+            'callSid': CALL_SID,
+            'files': ['test/fixtures/events/make_call_form.json', 'test/fixtures/events/make_call_json.json'],
+        },
+    }
+    dump(os.path.join(FIXTURES, 'conformance', 'make_call.json'), fixture)
+    dump(os.path.join(FIXTURES, 'events', 'make_call_form.json'), form)
+    dump(os.path.join(FIXTURES, 'events', 'make_call_json.json'), json_event)
+    print('%d cases, %d with declared differences' % (len(cases), sum(1 for c in cases if 'differences' in c)))
+
+
+if __name__ == '__main__':
+    main()
