@@ -1,0 +1,180 @@
+/**
+ * What `cdk synth` needs to know, read from `-c NAME=value` context or the environment
+ * (context wins) and validated before the stack is built:
+ *
+ * - the non-secret settings the functions read, under the names the functions use,
+ *   validated by the functions' own parsers (`parseFields`), so a value synth accepts is a
+ *   value the functions accept;
+ * - the stack's own knobs (`STACK_KNOBS`).
+ *
+ * Secrets are never read here: they live only in the Secrets Manager secret. Every problem
+ * is reported at once in one `ConfigError` naming the setting, never its value.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ConfigError, type Env, FIELDS, type FieldName, parseFields } from '../lib/config.js';
+import { FUNCTION_FIELDS, type FunctionName, SECRET_PLUMBING } from '../lib/functionFields.js';
+
+export const FUNCTION_NAMES = Object.keys(FUNCTION_FIELDS) as FunctionName[];
+
+/** The environment variables a function reads: its non-secret settings, plus where its secrets are. */
+export function environmentFields(fn: FunctionName): FieldName[] {
+  const fields: readonly FieldName[] = FUNCTION_FIELDS[fn];
+  const settings = fields.filter((name) => !FIELDS[name].secret);
+  return fields.some((name) => FIELDS[name].secret) ? [...settings, ...SECRET_PLUMBING] : settings;
+}
+
+/** Set by the stack itself (the secret it creates or imports), never by the operator. */
+const STACK_PROVIDED: readonly FieldName[] = ['SECRET_ID'];
+
+/** The function settings an operator gives at synth, in FIELDS order. */
+export const FUNCTION_SETTING_NAMES: readonly FieldName[] = (Object.keys(FIELDS) as FieldName[]).filter(
+  (name) => !STACK_PROVIDED.includes(name) && FUNCTION_NAMES.some((fn) => environmentFields(fn).includes(name)),
+);
+
+class Problem extends Error {}
+
+const integer = (min: number, max: number) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new Problem(`must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+};
+
+/** CloudWatch Logs accepts only these retention periods (in days); "never expire" is not offered. */
+export const RETENTION_DAYS = (Object.values(RetentionDays) as unknown[]).filter(
+  (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
+);
+
+const retentionDays = (value: string): RetentionDays => {
+  const days = RETENTION_DAYS.find((allowed) => String(allowed) === value);
+  if (days === undefined) throw new Problem(`must be one of ${RETENTION_DAYS.join(', ')}`);
+  return days;
+};
+
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_COMPLETE_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const secretReference = (value: string): SecretReference => {
+  if (value.startsWith('arn:')) {
+    if (!SECRET_COMPLETE_ARN.test(value)) {
+      throw new Problem('must be a secret name or a complete secret ARN (ending in the six-character suffix)');
+    }
+    return { arn: value };
+  }
+  if (!SECRET_NAME.test(value)) throw new Problem('must be a secret name: letters, digits and /_+=.@- only');
+  return { name: value };
+};
+
+const email = (value: string) => {
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw new Problem('must be an email address');
+  return value;
+};
+
+const stackName = (value: string) => {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)) {
+    throw new Problem('must start with a letter and have only letters, digits and hyphens (at most 128)');
+  }
+  return value;
+};
+
+type Parser<T> = (raw: string | undefined) => T;
+const withDefault =
+  <T>(fallback: T, parse: (value: string) => T): Parser<T> =>
+  (raw) =>
+    raw === undefined || raw.trim() === '' ? fallback : parse(raw.trim());
+const optional =
+  <T>(parse: (value: string) => T): Parser<T | undefined> =>
+  (raw) =>
+    raw === undefined || raw.trim() === '' ? undefined : parse(raw.trim());
+
+export type SecretReference = { name: string; arn?: undefined } | { arn: string; name?: undefined };
+
+/** The stack's own settings (not read by any function). Documented in docs/deploy.md. */
+export const STACK_KNOBS = {
+  /** CloudFormation stack name, so one account can hold e.g. a staging and a production stack. */
+  STACK_NAME: withDefault('VoiceService', stackName),
+  /** Use this existing secret (name or complete ARN) instead of creating one. */
+  SECRET_NAME: optional(secretReference),
+  /** Subscribe this address to the alarm topic. */
+  ALARM_EMAIL: optional(email),
+  /** How long API Gateway caches an authorizer decision, in seconds (0 turns caching off). */
+  AUTHORIZER_CACHE_TTL: withDefault(300, integer(0, 3600)),
+  /** Stage-wide steady-state request rate (requests per second). */
+  API_THROTTLE_RATE: withDefault(50, integer(1, 10_000)),
+  /** Stage-wide burst (requests). */
+  API_THROTTLE_BURST: withDefault(100, integer(1, 5_000)),
+  /** Retention of every log group the stack creates, in days. */
+  LOG_RETENTION_DAYS: withDefault(RetentionDays.ONE_MONTH, retentionDays),
+} as const satisfies Record<string, Parser<unknown>>;
+
+export type StackKnob = keyof typeof STACK_KNOBS;
+export const STACK_KNOB_NAMES = Object.keys(STACK_KNOBS) as StackKnob[];
+
+export interface StackSettings {
+  /** Validated function settings that were given, as the functions will read them (trimmed). Unset ones are absent: the functions' own defaults apply. */
+  readonly functionSettings: Readonly<Partial<Record<FieldName, string>>>;
+  /** PUBLIC_BASE_URL normalised (no trailing slash), when a custom domain URL is given. */
+  readonly publicBaseUrl?: string;
+  readonly stackName: string;
+  readonly secret?: SecretReference;
+  readonly alarmEmail?: string;
+  readonly authorizerCacheTtlSeconds: number;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention: RetentionDays;
+}
+
+/** Validates everything synth needs; throws one ConfigError naming every bad or missing setting. */
+export function parseStackSettings(values: Env): StackSettings {
+  const problems: string[] = [];
+  let fields: Partial<Record<FieldName, unknown>> = {};
+  try {
+    fields = parseFields(FUNCTION_SETTING_NAMES, values);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const knobs: Partial<Record<StackKnob, unknown>> = {};
+  for (const name of STACK_KNOB_NAMES) {
+    try {
+      knobs[name] = STACK_KNOBS[name](values[name]);
+    } catch (error) {
+      if (!(error instanceof Problem)) throw error;
+      problems.push(`${name} ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const functionSettings: Partial<Record<FieldName, string>> = {};
+  for (const name of FUNCTION_SETTING_NAMES) {
+    const raw = values[name]?.trim();
+    if (raw) functionSettings[name] = raw;
+  }
+  const publicBaseUrl = fields.PUBLIC_BASE_URL as string | undefined;
+  if (publicBaseUrl !== undefined) functionSettings.PUBLIC_BASE_URL = publicBaseUrl;
+  const k = knobs as { [K in StackKnob]: ReturnType<(typeof STACK_KNOBS)[K]> };
+  return {
+    functionSettings,
+    ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
+    stackName: k.STACK_NAME,
+    ...(k.SECRET_NAME === undefined ? {} : { secret: k.SECRET_NAME }),
+    ...(k.ALARM_EMAIL === undefined ? {} : { alarmEmail: k.ALARM_EMAIL }),
+    authorizerCacheTtlSeconds: k.AUTHORIZER_CACHE_TTL,
+    throttle: { rateLimit: k.API_THROTTLE_RATE, burstLimit: k.API_THROTTLE_BURST },
+    logRetention: k.LOG_RETENTION_DAYS,
+  };
+}
+
+/** Anything that has CDK context (an App or any construct's `node`). */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+/** Each setting from `-c NAME=value` when given there, else from `env`. */
+export function settingValues(context: ContextSource, env: Env): Env {
+  const values: Record<string, string | undefined> = {};
+  for (const name of [...FUNCTION_SETTING_NAMES, ...STACK_KNOB_NAMES]) {
+    const fromContext = context.tryGetContext(name);
+    values[name] = fromContext === undefined || fromContext === null ? env[name] : String(fromContext);
+  }
+  return values;
+}

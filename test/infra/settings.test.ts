@@ -1,0 +1,171 @@
+/**
+ * Synth-time settings: validated by the functions' own parsers plus the stack's knobs,
+ * from context or the environment, every problem named, no value ever echoed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/build.js';
+import {
+  environmentFields,
+  FUNCTION_SETTING_NAMES,
+  parseStackSettings,
+  STACK_KNOB_NAMES,
+  settingValues,
+} from '../../infra/settings.js';
+import { ConfigError, SECRET_NAMES } from '../../lib/config.js';
+import { SETTINGS } from './stackFixture.js';
+
+const problemsOf = (values: Record<string, string | undefined>) => {
+  try {
+    parseStackSettings(values);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
+
+describe('synth settings', () => {
+  it('are the non-secret fields the functions read, except SECRET_ID, which the stack sets', () => {
+    expect([...FUNCTION_SETTING_NAMES].sort()).toEqual(
+      [
+        'ALLOWED_DIAL_COUNTRIES',
+        'DEFAULT_COUNTRY',
+        'EMERGENCY_NUMBERS',
+        'PUBLIC_BASE_URL',
+        'SECRETS_CACHE_TTL',
+        'TWILIO_ACCOUNT_SID',
+        'TWILIO_CALLER_IDS',
+        'TWILIO_CALL_TIME_LIMIT',
+        'TWILIO_FROM',
+        'TWILIO_ML_APNS_CERT_SID',
+        'TWILIO_ML_APP_SID',
+        'TWILIO_ML_FCM_CERT_SID',
+        'TWILIO_TOKEN_TTL',
+      ].sort(),
+    );
+    for (const name of SECRET_NAMES) expect(FUNCTION_SETTING_NAMES).not.toContain(name);
+    expect(environmentFields('authorizer')).toEqual(['SECRET_ID', 'SECRETS_CACHE_TTL']);
+  });
+
+  it('accept the five required ones alone, with the documented defaults', () => {
+    const settings = parseStackSettings(SETTINGS);
+    expect(settings).toEqual({
+      functionSettings: SETTINGS,
+      stackName: 'VoiceService',
+      authorizerCacheTtlSeconds: 300,
+      throttle: { rateLimit: 50, burstLimit: 100 },
+      logRetention: 30,
+    });
+  });
+
+  it('name every missing required setting at once', () => {
+    expect(problemsOf({})).toEqual([
+      'TWILIO_ACCOUNT_SID is required but not set',
+      'TWILIO_ML_APP_SID is required but not set',
+      'TWILIO_ML_APNS_CERT_SID is required but not set',
+      'TWILIO_ML_FCM_CERT_SID is required but not set',
+      'TWILIO_FROM is required but not set',
+    ]);
+  });
+
+  it('name each malformed setting and knob, never quoting the value', () => {
+    const bad = {
+      ...SETTINGS,
+      TWILIO_ML_APP_SID: 'APnot-a-sid-VALUE1',
+      TWILIO_FROM: '555-VALUE2',
+      PUBLIC_BASE_URL: 'ftp://VALUE3.example.com',
+      SECRET_NAME: 'has spaces VALUE4',
+      ALARM_EMAIL: 'VALUE5',
+      AUTHORIZER_CACHE_TTL: '3601',
+      API_THROTTLE_RATE: '0',
+      API_THROTTLE_BURST: '1.5',
+      LOG_RETENTION_DAYS: '45',
+      STACK_NAME: '9VALUE6',
+    };
+    const problems = problemsOf(bad);
+    expect(problems.map((p) => p.split(' ')[0])).toEqual([
+      'TWILIO_ML_APP_SID',
+      'TWILIO_FROM',
+      'PUBLIC_BASE_URL',
+      'STACK_NAME',
+      'SECRET_NAME',
+      'ALARM_EMAIL',
+      'AUTHORIZER_CACHE_TTL',
+      'API_THROTTLE_RATE',
+      'API_THROTTLE_BURST',
+      'LOG_RETENTION_DAYS',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/VALUE/);
+    expect(problems).toContain(
+      'LOG_RETENTION_DAYS must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+    );
+  });
+
+  it('do not need any secret', () => {
+    expect(problemsOf(SETTINGS)).toEqual([]);
+  });
+
+  it('come from -c context first, then the environment', () => {
+    const values = settingValues(context({ TWILIO_FROM: '+15005550009', AUTHORIZER_CACHE_TTL: 60 }), {
+      ...SETTINGS,
+      TWILIO_FROM: '+15005550001',
+      AUTHORIZER_CACHE_TTL: '10',
+      API_THROTTLE_RATE: '7',
+    });
+    const settings = parseStackSettings(values);
+    expect(settings.functionSettings.TWILIO_FROM).toBe('+15005550009');
+    expect(settings.authorizerCacheTtlSeconds).toBe(60);
+    expect(settings.throttle.rateLimit).toBe(7);
+  });
+
+  it('read only setting and knob names from the environment, never a secret', () => {
+    const values = settingValues(context({}), { ...SETTINGS, JWT_SECRET: 'x'.repeat(32), UNRELATED: 'y' });
+    expect(Object.keys(values).sort()).toEqual([...FUNCTION_SETTING_NAMES, ...STACK_KNOB_NAMES].sort());
+  });
+
+  it('SECRET_NAME is a name or a complete ARN, nothing in between', () => {
+    expect(parseStackSettings({ ...SETTINGS, SECRET_NAME: 'prod/voice' }).secret).toEqual({ name: 'prod/voice' });
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/voice-a1B2c3';
+    expect(parseStackSettings({ ...SETTINGS, SECRET_NAME: arn }).secret).toEqual({ arn });
+    expect(
+      problemsOf({ ...SETTINGS, SECRET_NAME: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/voice' }),
+    ).toEqual(['SECRET_NAME must be a secret name or a complete secret ARN (ending in the six-character suffix)']);
+  });
+});
+
+describe('npx cdk synth (infra/app.ts)', () => {
+  it('stops with exit code 1 and a message naming each missing or malformed setting', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'voice-cdk-app-'));
+    try {
+      const result = spawnSync(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['infra/app.ts'], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          CDK_OUTDIR: outdir,
+          TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
+          TWILIO_FROM: 'VALUE',
+        },
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Cannot synthesize the voice stack');
+      for (const name of ['TWILIO_ML_APP_SID', 'TWILIO_ML_APNS_CERT_SID', 'TWILIO_ML_FCM_CERT_SID']) {
+        expect(result.stderr).toContain(`${name} is required but not set`);
+      }
+      expect(result.stderr).toContain('TWILIO_FROM must be an E.164 phone number');
+      expect(result.stderr).not.toContain('TWILIO_ACCOUNT_SID');
+      expect(result.stderr).not.toContain('VALUE');
+      // A clean message, not a stack trace.
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,382 @@
+/**
+ * The voice stack's template, property by property (bundling skipped; see bundling.test.ts
+ * for the real bundles).
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../infra/routes.js';
+import { FUNCTION_NAMES } from '../../infra/settings.js';
+import { SECRET_NAMES } from '../../lib/config.js';
+import { FUNCTION_FIELDS, type FunctionName } from '../../lib/functionFields.js';
+import { logicalId, removeOutdirs, SETTINGS, type Synthesized, synth } from './stackFixture.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
+type Resources = Record<string, Resource>;
+
+let base: Synthesized;
+let apiId: string;
+let secretId: string;
+/** The same logical ids in every synth: the construct paths do not change. */
+const apiEndpoint = () => ({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+const fnId = (name: FunctionName, s: Synthesized = base) => logicalId(s, s.stack.functions[name]);
+const resources = (type: string, s: Synthesized = base) => s.template.findResources(type) as Resources;
+const fnProps = (name: FunctionName, s: Synthesized = base) => {
+  const fn = resources('AWS::Lambda::Function', s)[fnId(name, s)];
+  if (!fn) throw new Error(`no function ${name}`);
+  return fn.Properties as {
+    Environment: { Variables: Record<string, unknown> };
+    Role: unknown;
+    LoggingConfig: { LogGroup: { Ref: string }; LogFormat: string };
+    [key: string]: unknown;
+  };
+};
+
+beforeAll(() => {
+  base = synth();
+  apiId = logicalId(base, base.stack.api);
+  secretId = logicalId(base, base.stack.secret);
+});
+afterAll(removeOutdirs);
+
+describe('routes', () => {
+  it('are exactly the routes table, each integrated with its function', () => {
+    const routes = Object.values(resources('AWS::ApiGatewayV2::Route'));
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    for (const route of ROUTES) {
+      const resource = routes.find((r) => r.Properties.RouteKey === routeKey(route));
+      const target = JSON.stringify(resource?.Properties.Target);
+      const [integrationId] = Object.keys(integrations).filter((id) => target.includes(id));
+      expect(integrationId, routeKey(route)).toBeDefined();
+      const integration = integrations[integrationId as string]?.Properties;
+      expect(integration).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [fnId(route.function), 'Arn'] },
+      });
+    }
+  });
+
+  it('put the authorizer on GET /api/v1/call_token and nothing on POST /api/v1/make_call', () => {
+    const [authorizerId] = Object.keys(resources('AWS::ApiGatewayV2::Authorizer'));
+    base.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /api/v1/call_token',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizerId },
+    });
+    base.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /api/v1/make_call',
+      AuthorizationType: 'NONE',
+      AuthorizerId: Match.absent(),
+    });
+  });
+});
+
+describe('authorizer', () => {
+  it('is a REQUEST authorizer on the authorizer function: payload 2.0, simple responses, Authorization header, 300 s cache', () => {
+    const authorizers = Object.values(resources('AWS::ApiGatewayV2::Authorizer'));
+    expect(authorizers).toHaveLength(1);
+    expect(authorizers[0]?.Properties).toMatchObject({
+      ApiId: { Ref: apiId },
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    expect(JSON.stringify(authorizers[0]?.Properties.AuthorizerUri)).toContain(`"${fnId('authorizer')}","Arn"`);
+  });
+
+  it('caches for AUTHORIZER_CACHE_TTL seconds, 0 included', () => {
+    for (const ttl of [0, 30]) {
+      synth({ ...SETTINGS, AUTHORIZER_CACHE_TTL: String(ttl) }).template.hasResourceProperties(
+        'AWS::ApiGatewayV2::Authorizer',
+        { AuthorizerResultTtlInSeconds: ttl },
+      );
+    }
+  });
+});
+
+describe('functions', () => {
+  it('all run nodejs24.x on arm64, ES-module handler, JSON logs', () => {
+    expect(Object.keys(resources('AWS::Lambda::Function')).sort()).toEqual(FUNCTION_NAMES.map((n) => fnId(n)).sort());
+    for (const name of FUNCTION_NAMES) {
+      expect(fnProps(name), name).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
+    }
+  });
+
+  it('time out well inside their callers: makeCall under Twilio’s 15 s, the authorizer short', () => {
+    expect(fnProps('makeCall').Timeout).toBeLessThanOrEqual(10);
+    expect(fnProps('authorizer').Timeout).toBeLessThanOrEqual(5);
+    expect(fnProps('callToken').Timeout).toBeLessThanOrEqual(10);
+  });
+
+  it('each get only the settings they read, SECRET_ID, and source maps on', () => {
+    const expected: Record<FunctionName, Record<string, unknown>> = {
+      authorizer: { SECRET_ID: { Ref: secretId } },
+      callToken: {
+        TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
+        TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
+        TWILIO_ML_APNS_CERT_SID: SETTINGS.TWILIO_ML_APNS_CERT_SID,
+        TWILIO_ML_FCM_CERT_SID: SETTINGS.TWILIO_ML_FCM_CERT_SID,
+        SECRET_ID: { Ref: secretId },
+      },
+      makeCall: { TWILIO_FROM: SETTINGS.TWILIO_FROM, PUBLIC_BASE_URL: expect.anything(), SECRET_ID: { Ref: secretId } },
+    };
+    for (const name of FUNCTION_NAMES) {
+      expect(fnProps(name).Environment.Variables, name).toEqual({
+        NODE_OPTIONS: '--enable-source-maps',
+        ...expected[name],
+      });
+    }
+  });
+
+  it('pass optional settings only to the functions that read them', () => {
+    const optional = {
+      TWILIO_TOKEN_TTL: '600',
+      TWILIO_CALLER_IDS: '+15005550007, +15005550008',
+      TWILIO_CALL_TIME_LIMIT: '120',
+      DEFAULT_COUNTRY: 'CA',
+      ALLOWED_DIAL_COUNTRIES: 'US',
+      EMERGENCY_NUMBERS: '911,112',
+      SECRETS_CACHE_TTL: '60',
+    };
+    const s = synth({ ...SETTINGS, ...optional });
+    for (const name of FUNCTION_NAMES) {
+      const variables = fnProps(name, s).Environment.Variables;
+      for (const [setting, value] of Object.entries(optional)) {
+        const reads = (FUNCTION_FIELDS[name] as readonly string[]).includes(setting) || setting === 'SECRETS_CACHE_TTL';
+        expect(variables[setting], `${name} ${setting}`).toEqual(reads ? value : undefined);
+      }
+    }
+  });
+
+  it('give makeCall the API’s own URL as PUBLIC_BASE_URL, or the custom domain URL when one is given', () => {
+    expect(fnProps('makeCall').Environment.Variables.PUBLIC_BASE_URL).toEqual(apiEndpoint());
+    const custom = synth({ ...SETTINGS, PUBLIC_BASE_URL: 'https://voice.example.com/v/' });
+    expect(fnProps('makeCall', custom).Environment.Variables.PUBLIC_BASE_URL).toBe('https://voice.example.com/v');
+  });
+});
+
+describe('secrets', () => {
+  const SECRET_VALUES = {
+    TWILIO_API_KEY: `SK${'9f'.repeat(16)}`,
+    TWILIO_API_KEY_SECRET: 'api-key-secret-do-not-leak',
+    TWILIO_AUTH_TOKEN: 'auth-token-do-not-leak-0123',
+    JWT_SECRET: 'jwt-secret-do-not-leak-0123',
+    JWT_PREVIOUS_SECRET: 'jwt-previous-do-not-leak-01',
+    SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/do-not-leak',
+  };
+
+  it('the created secret holds every key, each an empty placeholder', () => {
+    const secrets = Object.values(resources('AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(1);
+    const secretString = secrets[0]?.Properties.SecretString;
+    expect(typeof secretString).toBe('string');
+    const placeholders = JSON.parse(secretString as string) as Record<string, unknown>;
+    expect(Object.keys(placeholders).sort()).toEqual([...SECRET_NAMES].sort());
+    expect(new Set(Object.values(placeholders))).toEqual(new Set(['']));
+  });
+
+  it('never reach the template, even when they are in the environment at synth', () => {
+    const s = synth({ ...SETTINGS, ...SECRET_VALUES });
+    for (const [name, value] of Object.entries(SECRET_VALUES)) {
+      expect(s.text, name).not.toContain(value);
+    }
+    for (const name of FUNCTION_NAMES) {
+      const variables = Object.keys(fnProps(name, s).Environment.Variables);
+      expect(
+        variables.filter((v) => (SECRET_NAMES as string[]).includes(v) || /SECRET$|TOKEN|PASSWORD/.test(v)),
+      ).toEqual([]);
+    }
+  });
+
+  it('SECRET_NAME imports an existing secret by name: nothing created, functions told its name', () => {
+    const s = synth({ ...SETTINGS, SECRET_NAME: 'prod/voice' });
+    expect(resources('AWS::SecretsManager::Secret', s)).toEqual({});
+    for (const name of FUNCTION_NAMES) expect(fnProps(name, s).Environment.Variables.SECRET_ID).toBe('prod/voice');
+    // The name's random six-character suffix is unknown at synth; IAM matches exactly six characters.
+    expect(JSON.stringify(resources('AWS::IAM::Policy', s))).toContain(':secret:prod/voice-??????"');
+  });
+
+  it('SECRET_NAME may be the complete ARN: the policy then names exactly that secret', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/voice-AbC123';
+    const s = synth({ ...SETTINGS, SECRET_NAME: arn });
+    expect(resources('AWS::SecretsManager::Secret', s)).toEqual({});
+    for (const name of FUNCTION_NAMES) expect(fnProps(name, s).Environment.Variables.SECRET_ID).toBe(arn);
+    for (const policy of Object.values(resources('AWS::IAM::Policy', s))) {
+      expect(JSON.stringify(policy)).toContain(`"Resource":"${arn}"`);
+    }
+    s.template.hasOutput('SecretArn', { Value: arn });
+  });
+});
+
+describe('IAM', () => {
+  it('each function role: write its own log group, read this secret, nothing else; no managed policies', () => {
+    const roles = resources('AWS::IAM::Role');
+    const policies = resources('AWS::IAM::Policy');
+    expect(Object.keys(roles)).toHaveLength(FUNCTION_NAMES.length);
+    expect(Object.keys(policies)).toHaveLength(FUNCTION_NAMES.length);
+    for (const role of Object.values(roles)) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      });
+    }
+    for (const name of FUNCTION_NAMES) {
+      const props = fnProps(name);
+      const roleId = (props.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const attached = Object.values(policies).filter(
+        (p) => JSON.stringify(p.Properties.Roles) === `[{"Ref":"${roleId}"}]`,
+      );
+      expect(attached, name).toHaveLength(1);
+      expect(attached[0]?.Properties.PolicyDocument, name).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] },
+          },
+          {
+            Effect: 'Allow',
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Resource: { Ref: secretId },
+          },
+        ],
+      });
+    }
+  });
+
+  it('no policy statement the stack writes has a wildcard resource or action', () => {
+    const statements = Object.values(resources('AWS::IAM::Policy')).flatMap(
+      (p) => (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+    );
+    for (const statement of statements) {
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/\*/);
+      expect(JSON.stringify(statement.Action)).not.toMatch(/\*/);
+    }
+  });
+});
+
+describe('logs', () => {
+  it('every log group keeps logs LOG_RETENTION_DAYS (30 by default): three functions and the access log', () => {
+    const groups = Object.values(resources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(4);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+    const longer = Object.values(resources('AWS::Logs::LogGroup', synth({ ...SETTINGS, LOG_RETENTION_DAYS: '90' })));
+    for (const group of longer) expect(group.Properties.RetentionInDays).toBe(90);
+  });
+
+  it('each function logs to its own group', () => {
+    const groups = FUNCTION_NAMES.map((name) => fnProps(name).LoggingConfig.LogGroup.Ref);
+    expect(new Set(groups).size).toBe(FUNCTION_NAMES.length);
+    for (const id of groups) expect(resources('AWS::Logs::LogGroup')[id]).toBeDefined();
+  });
+});
+
+describe('stage', () => {
+  it('is the one explicit $default stage, auto-deployed, throttled 50/s burst 100, with JSON access logs', () => {
+    const stages = Object.values(resources('AWS::ApiGatewayV2::Stage'));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]?.Properties as Record<string, unknown> & {
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    };
+    expect(stage).toMatchObject({
+      ApiId: { Ref: apiId },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    const [groupId, attribute] = stage.AccessLogSettings.DestinationArn['Fn::GetAtt'];
+    expect(attribute).toBe('Arn');
+    expect(resources('AWS::Logs::LogGroup')[groupId]).toBeDefined();
+    const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    // No header values: the bearer token travels in one.
+    expect(stage.AccessLogSettings.Format).not.toMatch(/header/i);
+  });
+
+  it('takes its throttle from API_THROTTLE_RATE and API_THROTTLE_BURST', () => {
+    synth({ ...SETTINGS, API_THROTTLE_RATE: '5', API_THROTTLE_BURST: '7' }).template.hasResourceProperties(
+      'AWS::ApiGatewayV2::Stage',
+      { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 } },
+    );
+  });
+});
+
+describe('alarms', () => {
+  it('watch each function’s errors and throttles and the API’s 5xx, notifying the topic on alarm and recovery', () => {
+    const [topicId] = Object.keys(resources('AWS::SNS::Topic'));
+    const alarms = Object.values(resources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms).toHaveLength(FUNCTION_NAMES.length * 2 + 1);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        Statistic: 'Sum',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    for (const name of FUNCTION_NAMES) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(
+          alarms.filter(
+            (a) =>
+              a.Namespace === 'AWS/Lambda' &&
+              a.MetricName === metric &&
+              JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fnId(name) } }]),
+          ),
+          `${name} ${metric}`,
+        ).toHaveLength(1);
+      }
+    }
+    expect(
+      alarms.filter(
+        (a) =>
+          a.Namespace === 'AWS/ApiGateway' &&
+          a.MetricName === '5xx' &&
+          JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'ApiId', Value: { Ref: apiId } }]),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('email ALARM_EMAIL when given, and nobody otherwise', () => {
+    expect(resources('AWS::SNS::Subscription')).toEqual({});
+    const s = synth({ ...SETTINGS, ALARM_EMAIL: 'oncall@example.com' });
+    s.template.resourceCountIs('AWS::SNS::Subscription', 1);
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+});
+
+describe('outputs', () => {
+  const join = (path: string) => ({ 'Fn::Join': ['', [apiEndpoint(), path]] });
+
+  it('give the API URL, both route URLs and the secret ARN', () => {
+    const outputs = base.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'CallTokenUrl', 'MakeCallUrl', 'SecretArn']);
+    expect(outputs.ApiUrl?.Value).toEqual(apiEndpoint());
+    expect(outputs.CallTokenUrl?.Value).toEqual(join('/api/v1/call_token'));
+    expect(outputs.MakeCallUrl?.Value).toEqual(join('/api/v1/make_call'));
+    expect(outputs.SecretArn?.Value).toEqual({ Ref: secretId });
+  });
+
+  it('use the custom domain URL for the routes when PUBLIC_BASE_URL is given', () => {
+    const s = synth({ ...SETTINGS, PUBLIC_BASE_URL: 'https://voice.example.com' });
+    s.template.hasOutput('MakeCallUrl', { Value: 'https://voice.example.com/api/v1/make_call' });
+    s.template.hasOutput('CallTokenUrl', { Value: 'https://voice.example.com/api/v1/call_token' });
+    s.template.hasOutput('ApiUrl', { Value: apiEndpoint() });
+  });
+});
