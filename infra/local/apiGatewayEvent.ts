@@ -41,6 +41,15 @@ function queryParameters(search: URLSearchParams): Record<string, string> | unde
   return Object.keys(grouped).length > 0 ? joinValues(grouped) : undefined;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** `requestContext.time` as HTTP API writes it: `12/Mar/2020:19:03:58 +0000` (UTC), not ISO 8601. */
+function requestTime(now: Date): string {
+  const date = `${two(now.getUTCDate())}/${MONTHS[now.getUTCMonth()]}/${now.getUTCFullYear()}`;
+  return `${date}:${two(now.getUTCHours())}:${two(now.getUTCMinutes())}:${two(now.getUTCSeconds())} +0000`;
+}
+
 export function proxyEvent(request: LocalRequest, routeKey: string, now = new Date()): APIGatewayProxyEventV2 {
   const url = new URL(request.url, 'http://local');
   const headers: Record<string, string | undefined> = { ...joinValues(request.headers), 'x-forwarded-proto': 'http' };
@@ -71,7 +80,7 @@ export function proxyEvent(request: LocalRequest, routeKey: string, now = new Da
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
-      time: now.toISOString(),
+      time: requestTime(now),
       timeEpoch: now.getTime(),
     },
     body: hasBody ? request.body.toString(isBase64Encoded ? 'base64' : 'utf8') : undefined,
