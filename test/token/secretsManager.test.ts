@@ -1,0 +1,263 @@
+/**
+ * Secrets from AWS Secrets Manager through the real AWS SDK, pointed at a loopback
+ * endpoint that speaks the GetSecretValue protocol; and from the environment without
+ * SECRET_ID.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHandler } from '../../functions/callToken.js';
+import { ConfigError } from '../../lib/config.js';
+import { configLoader } from '../../lib/functionConfig.js';
+import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
+import {
+  cachedSecrets,
+  defaultSecretSource,
+  parseSecretString,
+  SecretStoreError,
+  secretsFromSecretsManager,
+} from '../../lib/secrets.js';
+import { recordingLog } from '../support/recordingLog.js';
+import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { callTokenEvent } from './events.js';
+import { SETTINGS } from './settings.js';
+
+const STORED = {
+  TWILIO_API_KEY: `SK${'ab'.repeat(16)}`,
+  TWILIO_API_KEY_SECRET: 'stored-api-key-secret-from-secrets-manager',
+  JWT_SECRET: 'stored-jwt-secret-from-secrets-manager',
+};
+const OK = { secretString: JSON.stringify(STORED) };
+const SECRET_ID = 'voice/test';
+
+let endpoint: SecretsManagerEndpoint;
+let restore: () => void;
+beforeAll(async () => {
+  endpoint = await startSecretsManagerEndpoint(OK);
+  restore = endpoint.useForAwsSdk();
+});
+afterAll(async () => {
+  restore();
+  await endpoint.close();
+});
+beforeEach(() => {
+  endpoint.behaviour = OK;
+  endpoint.requests.length = 0;
+});
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1_000_000) {
+  let time = start;
+  return { now: () => time, advance: (ms: number) => (time += ms) };
+}
+
+describe('reading the secret named by SECRET_ID', () => {
+  it('returns the SecretString JSON read through the AWS SDK', async () => {
+    const source = secretsFromSecretsManager(SECRET_ID);
+
+    const values = await source();
+
+    expect(values).toEqual(STORED);
+  });
+
+  it('asks for that secret with GetSecretValue', async () => {
+    await secretsFromSecretsManager(SECRET_ID)();
+
+    expect(endpoint.requests).toEqual([{ target: 'secretsmanager.GetSecretValue', secretId: SECRET_ID }]);
+  });
+
+  it('gives a function its secrets from Secrets Manager and its settings from the environment', async () => {
+    const env = { ...SETTINGS, SECRET_ID, TWILIO_API_KEY: undefined, TWILIO_API_KEY_SECRET: undefined };
+    const load = configLoader(FUNCTION_FIELDS.callToken, env);
+
+    const config = await load();
+
+    expect(config).toMatchObject({
+      TWILIO_API_KEY: STORED.TWILIO_API_KEY,
+      TWILIO_API_KEY_SECRET: STORED.TWILIO_API_KEY_SECRET,
+      TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
+    });
+  });
+
+  it('prefers the stored secret over one in the environment when SECRET_ID is set', async () => {
+    const env = { ...SETTINGS, SECRET_ID };
+
+    const config = await configLoader(FUNCTION_FIELDS.callToken, env)();
+
+    expect(config.TWILIO_API_KEY_SECRET).toBe(STORED.TWILIO_API_KEY_SECRET);
+  });
+
+  it('fails with a SecretStoreError when the store answers an error', async () => {
+    endpoint.behaviour = { error: 'AccessDeniedException', status: 400 };
+
+    const result = secretsFromSecretsManager(SECRET_ID)();
+
+    await expect(result).rejects.toBeInstanceOf(SecretStoreError);
+  });
+
+  it('makes callToken answer the 500 envelope when the store fails', async () => {
+    endpoint.behaviour = { error: 'InternalServiceError', status: 500 };
+    const env = { ...SETTINGS, SECRET_ID, TWILIO_API_KEY: undefined, TWILIO_API_KEY_SECRET: undefined };
+    const handler = createHandler({
+      config: configLoader(FUNCTION_FIELDS.callToken, env),
+      log: recordingLog(),
+      alert: async () => undefined,
+    });
+
+    const response = await handler(callTokenEvent());
+
+    expect(response.statusCode).toBe(500);
+    expect(response.body).toBe('{"status":"fail","error":{"code":99999,"msg":"Internal error"}}');
+  });
+
+  it('gives up on an endpoint that never answers within a few seconds, not a minute', async () => {
+    endpoint.behaviour = 'hang';
+    const started = performance.now();
+
+    const result = secretsFromSecretsManager(SECRET_ID)();
+
+    await expect(result).rejects.toBeInstanceOf(SecretStoreError);
+    expect(performance.now() - started).toBeLessThan(8000);
+  });
+});
+
+describe('caching', () => {
+  it('makes no second request within the cache TTL', async () => {
+    const clock = manualClock();
+    const source = cachedSecrets(secretsFromSecretsManager(SECRET_ID), 300_000, clock.now);
+    await source();
+    clock.advance(299_000);
+
+    const values = await source();
+
+    expect(values).toEqual(STORED);
+    expect(endpoint.requests).toHaveLength(1);
+  });
+
+  it('reads the secret again once the TTL has passed, picking up a rotated value', async () => {
+    const clock = manualClock();
+    const source = cachedSecrets(secretsFromSecretsManager(SECRET_ID), 300_000, clock.now);
+    await source();
+    const rotated = { ...STORED, JWT_SECRET: 'rotated-jwt-secret-from-secrets-manager' };
+    endpoint.behaviour = { secretString: JSON.stringify(rotated) };
+    clock.advance(300_001);
+
+    const values = await source();
+
+    expect(values).toEqual(rotated);
+    expect(endpoint.requests).toHaveLength(2);
+  });
+
+  it('shares one request among concurrent first callers', async () => {
+    const source = cachedSecrets(secretsFromSecretsManager(SECRET_ID), 300_000);
+
+    await Promise.all([source(), source(), source()]);
+
+    expect(endpoint.requests).toHaveLength(1);
+  });
+
+  it('does not cache a failure: the next call asks again and succeeds', async () => {
+    const source = cachedSecrets(secretsFromSecretsManager(SECRET_ID), 300_000);
+    endpoint.behaviour = { error: 'ResourceNotFoundException', status: 400 };
+    await expect(source()).rejects.toThrow();
+    endpoint.behaviour = OK;
+
+    const values = await source();
+
+    expect(values).toEqual(STORED);
+  });
+
+  it('caches across requests in the source the functions use (one read for two loads)', async () => {
+    const load = configLoader(FUNCTION_FIELDS.authorizer, { SECRET_ID });
+
+    await load();
+    await load();
+
+    expect(endpoint.requests).toHaveLength(1);
+  });
+
+  it('honours SECRETS_CACHE_TTL in the source the functions use (0: read every time)', async () => {
+    const load = configLoader(FUNCTION_FIELDS.authorizer, { SECRET_ID, SECRETS_CACHE_TTL: '0' });
+
+    await load();
+    await load();
+
+    expect(endpoint.requests).toHaveLength(2);
+  });
+});
+
+describe('a malformed SecretString is rejected without quoting it', () => {
+  const secretText = 'hunter2-very-secret-text';
+
+  it.each([
+    ['not JSON', `JWT_SECRET=${secretText}`],
+    ['a JSON string', JSON.stringify(secretText)],
+    ['a JSON array', JSON.stringify([secretText])],
+    ['JSON null', 'null'],
+    ['an object with an unknown key', JSON.stringify({ ...STORED, JWT_SECERT: secretText })],
+    ['an object with a non-string value', JSON.stringify({ ...STORED, JWT_SECRET: { value: secretText } })],
+    ['an object with a numeric value', JSON.stringify({ ...STORED, TWILIO_AUTH_TOKEN: 1234567890123456 })],
+  ])('rejects a SecretString that is %s with a ConfigError', (_kind, secretString) => {
+    expect(() => parseSecretString(secretString)).toThrow(ConfigError);
+  });
+
+  it.each([
+    ['not JSON', `JWT_SECRET=${secretText}`],
+    ['an object with an unknown key', JSON.stringify({ JWT_SECERT: secretText })],
+    ['an object with a non-string value', JSON.stringify({ JWT_SECRET: [secretText] })],
+  ])('never puts the secret text in the message when the SecretString is %s', (_kind, secretString) => {
+    let message = '';
+    try {
+      parseSecretString(secretString);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    expect(message).toMatch(/SecretString|secret/);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('names the unknown key so the typo can be found', () => {
+    expect(() => parseSecretString(JSON.stringify({ JWT_SECERT: secretText }))).toThrow(/JWT_SECERT/);
+  });
+
+  it('names the key whose value is not a string', () => {
+    expect(() => parseSecretString(JSON.stringify({ JWT_SECRET: 42 }))).toThrow(/JWT_SECRET/);
+  });
+
+  it('rejects a non-JSON SecretString read through the AWS SDK without quoting it', async () => {
+    endpoint.behaviour = { secretString: `{ JWT_SECRET: ${secretText} }` };
+
+    const result = secretsFromSecretsManager(SECRET_ID)();
+
+    await expect(result).rejects.toThrow(ConfigError);
+    await expect(result).rejects.not.toThrow(/hunter2/);
+  });
+});
+
+describe('without SECRET_ID', () => {
+  it('reads the secrets from the environment', async () => {
+    const source = defaultSecretSource({ JWT_SECRET: 'env-jwt-secret-value-123' }, undefined, 300);
+
+    const values = await source();
+
+    expect(values.JWT_SECRET).toBe('env-jwt-secret-value-123');
+  });
+
+  it('makes no request to Secrets Manager', async () => {
+    const load = configLoader(FUNCTION_FIELDS.callToken, SETTINGS);
+
+    const config = await load();
+
+    expect(config.TWILIO_API_KEY_SECRET).toBe(SETTINGS.TWILIO_API_KEY_SECRET);
+    expect(endpoint.requests).toHaveLength(0);
+  });
+
+  it('reads only secret names from the environment, not other variables', async () => {
+    const values = await defaultSecretSource(
+      { JWT_SECRET: 'env-jwt-secret-value-123', HOME: '/root' },
+      undefined,
+      300,
+    )();
+
+    expect(Object.keys(values)).not.toContain('HOME');
+  });
+});
