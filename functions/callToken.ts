@@ -3,7 +3,7 @@
  * app user (the authorizer put the user id in the request context).
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
-import { type AlertSender, slackAlertSender, vendorAlert } from '../lib/alerts.js';
+import { type AlertSender, alertDeduplicator, routeAlerts, slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
@@ -17,6 +17,8 @@ export interface CallTokenDeps {
   config: ConfigLoader<FunctionField<'callToken'>>;
   log: Log;
   alert: AlertSender;
+  /** Whether an alert with this key may go out now (the same alert at most once a minute). */
+  shouldAlert: (key: string) => boolean;
   metrics?: MetricSink;
 }
 
@@ -30,12 +32,14 @@ export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
     config: configLoader(FUNCTION_FIELDS.callToken, env),
     log,
     alert: slackAlertSender(log),
+    shouldAlert: alertDeduplicator(60_000),
     metrics: powertoolsMetrics(),
   };
 }
 
 export function createHandler(deps: CallTokenDeps) {
   const metrics = deps.metrics ?? noMetrics;
+  const alertOnce = routeAlerts(deps.alert, deps.shouldAlert, ORIGIN);
   return async (event: CallTokenEvent): Promise<HttpResponse> => {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
@@ -47,7 +51,7 @@ export function createHandler(deps: CallTokenDeps) {
       if (!isPushPlatform(query.type)) {
         deps.log.warn('Invalid parameters', { query });
         metrics.count('InvalidParameters');
-        await deps.alert(vendorAlert({ ...ORIGIN, errorMsg: 'Invalid parameters' }, query), slackUrl);
+        await alertOnce(`invalid:${query.type ?? ''}`, 'Invalid parameters', query, slackUrl);
         return invalidParameters();
       }
       const issued = issueVoiceToken(config, userId, query.type);
@@ -57,10 +61,7 @@ export function createHandler(deps: CallTokenDeps) {
     } catch (error) {
       deps.log.error('Token not issued', { userId, error: describeError(error) });
       metrics.count('TokenFailed');
-      await deps.alert(
-        vendorAlert({ ...ORIGIN, errorMsg: 'Internal error' }, { reason: describeError(error).message }),
-        slackUrl,
-      );
+      await alertOnce('failure', 'Internal error', { reason: describeError(error).message }, slackUrl);
       return internalError();
     }
   };

@@ -4,7 +4,7 @@
  * plays an application error for anything but a response.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { type AlertSender, alertDeduplicator, slackAlertSender, vendorAlert } from '../lib/alerts.js';
+import { type AlertSender, alertDeduplicator, routeAlerts, slackAlertSender } from '../lib/alerts.js';
 import { answerCallWebhook, MAKE_CALL_ORIGIN, refused } from '../lib/callWebhook.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
@@ -38,9 +38,7 @@ export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
 
 export function createHandler(deps: MakeCallDeps) {
   const metrics = deps.metrics ?? noMetrics;
-  const alertOnce = async (key: string, errorMsg: string, meta: unknown, slackUrl: string | undefined) => {
-    if (deps.shouldAlert(key)) await deps.alert(vendorAlert({ ...MAKE_CALL_ORIGIN, errorMsg }, meta), slackUrl);
-  };
+  const alertOnce = routeAlerts(deps.alert, deps.shouldAlert, MAKE_CALL_ORIGIN);
   return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     try {
       const config = await deps.config();

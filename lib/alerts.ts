@@ -39,6 +39,8 @@ export function slackMessage(alert: VendorAlert) {
 
 export const ALERT_TIMEOUT_MS = 1000;
 
+export type AlertOrigin = Pick<VendorAlert, 'vendorApi' | 'originApi'>;
+
 export type AlertSender = (alert: VendorAlert, webhookUrl: string | undefined) => Promise<void>;
 
 /**
@@ -95,5 +97,15 @@ export function alertDeduplicator(windowMs: number, now: () => number = Date.now
     if (lastSent.has(key) || lastSent.size >= maxPerWindow) return false;
     lastSent.set(key, time);
     return true;
+  };
+}
+
+/**
+ * A route's alerts: built in the legacy shape for `origin`, sent unless `shouldAlert`
+ * says the same key (kind and value) went out within the window.
+ */
+export function routeAlerts(send: AlertSender, shouldAlert: (key: string) => boolean, origin: AlertOrigin) {
+  return async (key: string, errorMsg: string, meta: unknown, webhookUrl: string | undefined): Promise<void> => {
+    if (shouldAlert(key)) await send(vendorAlert({ ...origin, errorMsg }, meta), webhookUrl);
   };
 }

@@ -118,6 +118,7 @@ describe('a legacy portal token for user 42, end to end through the authorizer a
         config: configLoader(FUNCTION_FIELDS.callToken, env),
         log: recordingLog(),
         alert: async () => undefined,
+        shouldAlert: () => true,
       });
       const legacy = fixture.cases.find((c) => c.userId === '42' && c.type === type);
       const event = callTokenEventWithQuery({ type });

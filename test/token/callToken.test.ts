@@ -1,7 +1,7 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/callToken.js';
-import type { AlertSender, VendorAlert } from '../../lib/alerts.js';
+import { type AlertSender, alertDeduplicator, type VendorAlert } from '../../lib/alerts.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
@@ -24,7 +24,12 @@ function recordingAlerts() {
 function callToken(env: Env = settings()) {
   const log = recordingLog();
   const alerts = recordingAlerts();
-  const handler = createHandler({ config: configLoader(FUNCTION_FIELDS.callToken, env), log, alert: alerts.send });
+  const handler = createHandler({
+    config: configLoader(FUNCTION_FIELDS.callToken, env),
+    log,
+    alert: alerts.send,
+    shouldAlert: alertDeduplicator(60_000),
+  });
   return { handler, log, alerts };
 }
 
@@ -228,6 +233,25 @@ describe('GET /api/v1/call_token: invalid type', () => {
       errorMsg: 'Invalid parameters',
     });
     expect(JSON.parse(meta)).toEqual(query);
+  });
+
+  it('alerts the same invalid type once a minute, so one user cannot flood Slack', async () => {
+    const { handler, alerts } = callToken();
+
+    for (let i = 0; i < 5; i++) await handler(callTokenEventWithQuery({ type: 'voip' }));
+    await handler(callTokenEventWithQuery({ type: 'sip' }));
+
+    expect(alerts.sent.map((s) => JSON.parse(s.alert.meta).type)).toEqual(['voip', 'sip']);
+  });
+
+  it('still answers 400 to a repeated invalid type whose alert was suppressed', async () => {
+    const { handler } = callToken();
+    await handler(callTokenEventWithQuery({ type: 'voip' }));
+
+    const response = await handler(callTokenEventWithQuery({ type: 'voip' }));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toBe(INVALID_PARAMETERS);
   });
 
   it('sends the alert to SLACK_WEBHOOK_URL', async () => {

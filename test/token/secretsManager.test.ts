@@ -100,6 +100,7 @@ describe('reading the secret named by SECRET_ID', () => {
       config: configLoader(FUNCTION_FIELDS.callToken, env),
       log: recordingLog(),
       alert: async () => undefined,
+      shouldAlert: () => true,
     });
 
     const response = await handler(callTokenEvent());
