@@ -78,6 +78,12 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   authorizerError: '$context.authorizer.error',
 });
 
+function routePath(fn: FunctionName): string {
+  const route = ROUTES.find((r) => r.function === fn);
+  if (!route) throw new Error(`No route serves ${fn}`);
+  return route.path;
+}
+
 export interface VoiceStackProps extends StackProps {
   /** From `parseStackSettings`: validated before the stack is built. */
   readonly settings: StackSettings;
@@ -160,11 +166,11 @@ export class VoiceStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { description: 'The HTTP API endpoint', value: this.api.apiEndpoint });
     new CfnOutput(this, 'CallTokenUrl', {
       description: 'What the apps call for a voice access token',
-      value: `${baseUrl}/api/v1/call_token`,
+      value: `${baseUrl}${routePath('callToken')}`,
     });
     new CfnOutput(this, 'MakeCallUrl', {
       description: "Paste as the TwiML App's Voice URL (HTTP POST)",
-      value: `${baseUrl}/api/v1/make_call`,
+      value: `${baseUrl}${routePath('makeCall')}`,
     });
     new CfnOutput(this, 'SecretArn', {
       description: 'Fill with aws secretsmanager put-secret-value --secret-id <this>',
