@@ -1,13 +1,18 @@
 /**
  * Cold start of each bundled function as Lambda pays it: a fresh Node process that
  * loads the bundle and handles one request. Median and p90 of repeated runs, next to a
- * process that only loads the `twilio` package root (what a naive import costs).
+ * bare Node process and one that only loads the `twilio` package root (what a naive
+ * import costs). Each function runs with its secrets in the environment and, as on
+ * Lambda, from Secrets Manager (a loopback endpoint, through the real SDK).
  * Run with `npm run bench` (which builds first).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { SECRET_NAMES } from '../../lib/config.js';
+import { startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 import { BENCH_ENV, benchEvents } from './benchEnv.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -35,12 +40,16 @@ writeFileSync(
   `require(${JSON.stringify(resolve('node_modules/twilio'))}); process.stdout.write(JSON.stringify({ ms: performance.now(), ok: true }));`,
 );
 
-function measure(args: string[]): { median: number; p90: number } {
+const run = promisify(execFile);
+
+async function measure(args: string[], env: Record<string, string> = {}) {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const run = spawnSync(process.execPath, args, { env: { ...BENCH_ENV, PATH: process.env.PATH }, encoding: 'utf8' });
-    const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}');
-    if (!out.ok) throw new Error(`run failed: ${run.stderr || run.stdout}`);
+    const { stdout } = await run(process.execPath, args, {
+      env: { ...BENCH_ENV, ...env, PATH: process.env.PATH ?? '' },
+    });
+    const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    if (!out.ok) throw new Error(`run failed: ${stdout}`);
     times.push(out.ms);
   }
   times.sort((a, b) => a - b);
@@ -50,24 +59,32 @@ function measure(args: string[]): { median: number; p90: number } {
   };
 }
 
-const rows: string[] = [];
+const rows: [string, { median: number; p90: number }][] = [];
+// On Lambda the secrets come from Secrets Manager: the same runs with SECRET_ID, against a
+// loopback endpoint, include loading the AWS SDK and one GetSecretValue.
+const { SECRET_ID: _unused, ...secrets } = Object.fromEntries(SECRET_NAMES.map((name) => [name, BENCH_ENV[name]]));
+const endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(secrets) });
+const withSecretsManager = {
+  SECRET_ID: 'voice/bench',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+  AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+  AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',
+  AWS_REGION: 'us-east-1',
+  ...Object.fromEntries(SECRET_NAMES.map((name) => [name, ''])),
+};
 for (const name of ['authorizer', 'callToken', 'makeCall'] as const) {
   const bundle = resolve('dist', name, 'index.mjs');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
   const eventFile = join(dir, `${name}.json`);
   writeFileSync(eventFile, JSON.stringify(events[name]));
-  const { median, p90 } = measure([driver, bundle, eventFile]);
-  rows.push(`${name.padEnd(28)} ${median.toFixed(1).padStart(8)} ms ${p90.toFixed(1).padStart(8)} ms`);
+  rows.push([`${name}, secrets from env`, await measure([driver, bundle, eventFile])]);
+  rows.push([`${name}, Secrets Manager`, await measure([driver, bundle, eventFile], withSecretsManager)]);
 }
-const nothing = measure([empty]);
-rows.push(
-  `${'node, nothing loaded'.padEnd(28)} ${nothing.median.toFixed(1).padStart(8)} ms ${nothing.p90.toFixed(1).padStart(8)} ms`,
-);
-const baseline = measure([twilioRoot]);
-rows.push(
-  `${'require("twilio") only'.padEnd(28)} ${baseline.median.toFixed(1).padStart(8)} ms ${baseline.p90.toFixed(1).padStart(8)} ms`,
-);
+await endpoint.close();
+rows.push(['node, nothing loaded', await measure([empty])]);
+rows.push(['require("twilio") only', await measure([twilioRoot])]);
 
+const ms = (value: number) => `${value.toFixed(1).padStart(8)} ms`;
 console.log(`Cold start: process start → first answer (${RUNS} fresh processes each, node ${process.version})`);
-console.log(`${'function'.padEnd(28)} ${'median'.padStart(11)} ${'p90'.padStart(11)}`);
-for (const row of rows) console.log(row);
+console.log(`${'function'.padEnd(32)} ${'median'.padStart(11)} ${'p90'.padStart(11)}`);
+for (const [label, { median, p90 }] of rows) console.log(`${label.padEnd(32)} ${ms(median)} ${ms(p90)}`);
