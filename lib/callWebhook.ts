@@ -12,7 +12,7 @@ import { callTwiml } from './twiml.js';
 import { param, parseWebhookBody, type RawBody } from './webhookBody.js';
 
 export type CallWebhookConfig = DialPolicy &
-  Pick<Config, 'TWILIO_CALL_TIME_LIMIT' | 'PUBLIC_BASE_URL' | 'TWILIO_AUTH_TOKEN'>;
+  Pick<Config, 'TWILIO_CALL_TIME_LIMIT' | 'PUBLIC_BASE_URL' | 'TWILIO_AUTH_TOKEN' | 'TWILIO_SECONDARY_AUTH_TOKEN'>;
 
 export interface CallWebhookRequest extends SignedRequest, RawBody {
   sourceIp: string;
@@ -94,7 +94,9 @@ export function answerCallWebhook(
   const callSid = param(body.params, 'CallSid');
   if (config.TWILIO_AUTH_TOKEN) {
     const url = signedUrl(request, config.PUBLIC_BASE_URL);
-    if (!isSignedByTwilio(config.TWILIO_AUTH_TOKEN, request.headers['x-twilio-signature'], url, body)) {
+    const signature = request.headers['x-twilio-signature'];
+    const authTokens = [config.TWILIO_AUTH_TOKEN, config.TWILIO_SECONDARY_AUTH_TOKEN].filter((t): t is string => !!t);
+    if (!authTokens.some((authToken) => isSignedByTwilio(authToken, signature, url, body))) {
       const meta = { url, sourceIp: request.sourceIp, hasSignature: !!request.headers['x-twilio-signature'] };
       return {
         response: forbidden(),

@@ -142,6 +142,8 @@ export const FIELDS = {
   TWILIO_API_KEY: { secret: true, parse: required(twilioSid('SK')) },
   TWILIO_API_KEY_SECRET: { secret: true, parse: required(secretText(16)) },
   TWILIO_AUTH_TOKEN: { secret: true, parse: optional(secretText(16)) },
+  // Twilio's secondary auth token, accepted too while the primary is being rotated.
+  TWILIO_SECONDARY_AUTH_TOKEN: { secret: true, parse: optional(secretText(16)) },
   JWT_SECRET: { secret: true, parse: required(secretText(16)) },
   JWT_PREVIOUS_SECRET: { secret: true, parse: optional(secretText(16)) },
   SLACK_WEBHOOK_URL: { secret: true, parse: optional((value) => url(['https:', 'http:'])(value).href) },

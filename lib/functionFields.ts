@@ -26,6 +26,7 @@ export const FUNCTION_FIELDS = {
     'EMERGENCY_NUMBERS',
     'PUBLIC_BASE_URL',
     'TWILIO_AUTH_TOKEN',
+    'TWILIO_SECONDARY_AUTH_TOKEN',
     'SLACK_WEBHOOK_URL',
   ],
 } as const satisfies Record<string, readonly FieldName[]>;

@@ -110,6 +110,19 @@ describe('make_call signature', () => {
     expect(response.statusCode).toBe(403);
   });
 
+  it('a request signed with TWILIO_SECONDARY_AUTH_TOKEN → 200, so the auth token can be rotated without downtime', async () => {
+    const secondary = 'secondary-auth-token-5e2b8c1d9a';
+    const env = { ...POLICY_ENV, TWILIO_SECONDARY_AUTH_TOKEN: secondary };
+
+    const { response } = await send({ token: secondary }, env);
+
+    expect(twimlSummary(twimlBody(response))).toEqual(DIAL);
+  });
+
+  it('a request signed with an unset secondary token is still refused: only configured tokens count', async () => {
+    expectForbidden(await send({ token: 'secondary-auth-token-5e2b8c1d9a' }));
+  });
+
   it('JSON: a body that does not match bodySHA256, or a signature without bodySHA256 → 403', async () => {
     const event = callEvent({ params, encoding: 'json' });
     const changed = (event.body ?? '').replace('2671', '2672');
