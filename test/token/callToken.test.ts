@@ -7,7 +7,7 @@ import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { callTokenEvent, callTokenEventWithQuery } from './events.js';
-import { SETTINGS, settings } from './settings.js';
+import { INVALID_PARAMETERS_ALERT, SETTINGS, settings } from './settings.js';
 
 // The envelopes the issue specifies, byte for byte.
 const INVALID_PARAMETERS = '{"status":"fail","error":{"code":10001,"msg":"Invalid parameters"}}';
@@ -225,13 +225,7 @@ describe('GET /api/v1/call_token: invalid type', () => {
 
     expect(alerts.sent).toHaveLength(1);
     const { meta, ...fields } = alerts.sent[0]?.alert ?? ({} as VendorAlert);
-    expect(fields).toEqual({
-      status: 'ERROR',
-      vendor: 'Twilio',
-      vendorApi: 'token',
-      originApi: '[GET] /api/v1/call_token',
-      errorMsg: 'Invalid parameters',
-    });
+    expect(fields).toEqual(INVALID_PARAMETERS_ALERT);
     expect(JSON.parse(meta)).toEqual(query);
   });
 

@@ -17,3 +17,12 @@ export const SETTINGS = {
 export function settings(overrides: Env = {}): Env {
   return { ...SETTINGS, ...overrides };
 }
+
+/** Issue 2's alert for an invalid `type`: the legacy controller's fields, word for word (meta aside). */
+export const INVALID_PARAMETERS_ALERT = {
+  status: 'ERROR',
+  vendor: 'Twilio',
+  vendorApi: 'token',
+  originApi: '[GET] /api/v1/call_token',
+  errorMsg: 'Invalid parameters',
+} as const;

@@ -10,7 +10,7 @@ import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { type SlackReceiver, startSlackReceiver } from '../support/slackReceiver.js';
 import { callTokenEventWithQuery } from './events.js';
-import { settings } from './settings.js';
+import { INVALID_PARAMETERS_ALERT, settings } from './settings.js';
 
 const INVALID_PARAMETERS = '{"status":"fail","error":{"code":10001,"msg":"Invalid parameters"}}';
 /** The bound on waiting for Slack. */
@@ -62,13 +62,7 @@ describe('Slack alert for an invalid type', () => {
     await handler(callTokenEventWithQuery(query));
 
     const { meta, ...fields } = fieldsOf(receiver.received[0]?.body);
-    expect(fields).toEqual({
-      status: 'ERROR',
-      vendor: 'Twilio',
-      vendorApi: 'token',
-      originApi: '[GET] /api/v1/call_token',
-      errorMsg: 'Invalid parameters',
-    });
+    expect(fields).toEqual(INVALID_PARAMETERS_ALERT);
     expect(JSON.parse(meta ?? '')).toEqual(query);
   });
 
