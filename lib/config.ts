@@ -153,7 +153,6 @@ export type FieldName = keyof typeof FIELDS;
 export type Config = { readonly [K in FieldName]: ReturnType<(typeof FIELDS)[K]['parse']> };
 
 export const SECRET_NAMES = (Object.keys(FIELDS) as FieldName[]).filter((name) => FIELDS[name].secret);
-export const SETTING_NAMES = (Object.keys(FIELDS) as FieldName[]).filter((name) => !FIELDS[name].secret);
 
 /** Validates the named fields of `values`; throws one ConfigError that lists every problem. */
 export function parseFields<K extends FieldName>(names: readonly K[], values: Env): Pick<Config, K> {
