@@ -114,6 +114,7 @@ const jsonMessage = (statusCode: number, message: string): LocalResponse => ({
 });
 
 export const gatewayResponses = {
+  badRequest: () => jsonMessage(400, 'Bad Request'),
   unauthorized: () => jsonMessage(401, 'Unauthorized'),
   forbidden: () => jsonMessage(403, 'Forbidden'),
   notFound: () => jsonMessage(404, 'Not Found'),

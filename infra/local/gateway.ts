@@ -58,30 +58,37 @@ export async function dispatch(
   }
 }
 
+/** The gateway's answer to one HTTP request. */
+async function answer(handlers: GatewayHandlers, request: IncomingMessage): Promise<LocalResponse> {
+  const method = request.method ?? 'GET';
+  const url = request.url ?? '/';
+  let path: string;
+  try {
+    path = new URL(url, 'http://local').pathname;
+  } catch {
+    return gatewayResponses.badRequest();
+  }
+  const route = ROUTES.find((r) => r.method === method && r.path === path);
+  const body = await readBody(request);
+  if (body === undefined) return gatewayResponses.tooLarge();
+  const sourceIp = request.socket.remoteAddress ?? '';
+  const event = proxyEvent(
+    { method, url, headers: request.headers, body, sourceIp },
+    route ? routeKey(route) : '$default',
+  );
+  return dispatch(handlers, event, route);
+}
+
 export function createGateway(handlers: GatewayHandlers): Server {
-  return createServer(async (request, response) => {
-    const method = request.method ?? 'GET';
-    const path = new URL(request.url ?? '/', 'http://local').pathname;
-    const route = ROUTES.find((r) => r.method === method && r.path === path);
-    const body = await readBody(request);
-    const result =
-      body === undefined
-        ? gatewayResponses.tooLarge()
-        : await dispatch(
-            handlers,
-            proxyEvent(
-              {
-                method,
-                url: request.url ?? '/',
-                headers: request.headers,
-                body,
-                sourceIp: request.socket.remoteAddress ?? '',
-              },
-              route ? routeKey(route) : '$default',
-            ),
-            route,
-          );
-    response.writeHead(result.statusCode, result.headers);
-    response.end(result.body);
+  return createServer((request, response) => {
+    // Whatever one request does (a URL that does not parse, a client that hangs up mid-body),
+    // the gateway answers it or drops it and goes on serving the others.
+    answer(handlers, request)
+      .catch(() => gatewayResponses.internalError())
+      .then((result) => {
+        if (response.headersSent || response.destroyed) return;
+        response.writeHead(result.statusCode, result.headers);
+        response.end(result.body);
+      });
   });
 }

@@ -2,6 +2,7 @@
  * The local gateway (`npm start`'s server) over real HTTP on loopback: API Gateway's
  * own answers, the authorizer in front of call_token, and the real functions behind.
  */
+import { connect } from 'node:net';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
@@ -190,5 +191,50 @@ describe('local gateway with SECRET_ID: secrets from Secrets Manager, as on Lamb
       endpoint.behaviour = { secretString: JSON.stringify(STORED) };
       await failing.close();
     }
+  });
+});
+
+/** Sends raw bytes (what fetch refuses to send) and resolves with whatever comes back. */
+function rawRequest(baseUrl: string, bytes: string, hangUpAfterMs?: number): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve) => {
+    let received = '';
+    const socket = connect(Number(port), hostname, () => {
+      if (hangUpAfterMs === undefined) socket.end(bytes);
+      else {
+        socket.write(bytes);
+        setTimeout(() => socket.destroy(), hangUpAfterMs);
+      }
+    });
+    socket.on('data', (chunk) => {
+      received += chunk.toString();
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', () => resolve(received));
+  });
+}
+
+describe('local gateway under malformed requests', () => {
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    gateway = await startLocalGateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('answers 400 to a request URL that does not parse, and keeps serving', async () => {
+    const reply = await rawRequest(gateway.baseUrl, 'GET http://[x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${gateway.baseUrl}/nope`)).status).toBe(404);
+  });
+
+  it('keeps serving after a client hangs up in the middle of a body', async () => {
+    await rawRequest(
+      gateway.baseUrl,
+      'POST /api/v1/make_call HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nto=%2B1',
+      50,
+    );
+
+    expect((await fetch(`${gateway.baseUrl}/nope`)).status).toBe(404);
   });
 });
