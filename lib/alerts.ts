@@ -24,14 +24,23 @@ export function vendorAlert(
   return { status: 'ERROR', vendor: 'Twilio', ...fields, meta: JSON.stringify(meta ?? {}) };
 }
 
+/**
+ * Slack reads `&`, `<` and `>` as markup (`<!channel>` notifies everyone); request values
+ * in an alert are escaped so that a caller cannot format or mention through it.
+ */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** The Slack message: a one-line summary for the notification, the fields for the reader. */
 export function slackMessage(alert: VendorAlert) {
+  const safe = Object.fromEntries(Object.entries(alert).map(([title, value]) => [title, slackEscape(value)]));
   return {
-    text: `[${alert.status}] ${alert.vendor} ${alert.vendorApi} failed at ${alert.originApi}: ${alert.errorMsg}`,
+    text: `[${safe.status}] ${safe.vendor} ${safe.vendorApi} failed at ${safe.originApi}: ${safe.errorMsg}`,
     attachments: [
       {
         color: 'danger',
-        fields: Object.entries(alert).map(([title, value]) => ({ title, value, short: title !== 'meta' })),
+        fields: Object.entries(safe).map(([title, value]) => ({ title, value, short: title !== 'meta' })),
       },
     ],
   };

@@ -66,6 +66,19 @@ describe('Slack alert for an invalid type', () => {
     expect(JSON.parse(meta ?? '')).toEqual(query);
   });
 
+  it('escapes request text, so a query cannot mention the channel or format the alert', async () => {
+    const { handler } = callToken();
+
+    await handler(callTokenEventWithQuery({ type: '<!channel> & <https://evil.example|click>' }));
+
+    const body = JSON.stringify(receiver.received[0]?.body);
+    expect(body).not.toContain('<!channel>');
+    expect(body).not.toContain('<https://evil.example|click>');
+    expect(fieldsOf(receiver.received[0]?.body).meta).toBe(
+      '{"type":"&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"}',
+    );
+  });
+
   it('has meta {} when there is no query string', async () => {
     const { handler } = callToken();
 
