@@ -8,10 +8,6 @@ export default defineConfig({
     maxWorkers: 2,
     // Handlers built with defaultDeps() log through Powertools; tests read logs through a
     // recording Log instead, so keep the JSON lines and metric lines out of the report.
-    env: {
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
-    },
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });
