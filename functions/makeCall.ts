@@ -5,10 +5,10 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type AlertSender, alertDeduplicator, routeAlerts, slackAlertSender } from '../lib/alerts.js';
-import { answerCallWebhook, MAKE_CALL_ORIGIN, refused } from '../lib/callWebhook.js';
+import { answerCallWebhook, MAKE_CALL_ORIGIN, makeCallConfig, refused } from '../lib/callWebhook.js';
 import { type Env, processEnv } from '../lib/config.js';
-import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
-import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
+import type { ConfigLoader } from '../lib/functionConfig.js';
+import type { FunctionField } from '../lib/functionFields.js';
 import type { HttpResponse } from '../lib/httpResponses.js';
 import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
 import { type MetricSink, noMetrics, powertoolsMetrics } from '../lib/metrics.js';
@@ -27,7 +27,7 @@ export interface MakeCallDeps {
 export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
   const log = powertoolsLogger();
   return {
-    config: configLoader(FUNCTION_FIELDS.makeCall, env),
+    config: makeCallConfig(env),
     log,
     alert: slackAlertSender(log),
     shouldAlert: alertDeduplicator(60_000),

@@ -5,7 +5,9 @@
  */
 import type { VendorAlert } from './alerts.js';
 import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
-import type { Config } from './config.js';
+import type { Config, Env } from './config.js';
+import { configLoader } from './functionConfig.js';
+import { FUNCTION_FIELDS } from './functionFields.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
 import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
 import { callTwiml } from './twiml.js';
@@ -59,21 +61,19 @@ function describe(decision: CallDecision): Record<string, unknown> {
   }
 }
 
+/**
+ * make_call's configuration. The dialing settings are also checked against the phone
+ * metadata, once, when the loader is made — not on every request.
+ */
+export function makeCallConfig(env: Env) {
+  return configLoader(FUNCTION_FIELDS.makeCall, env, { check: dialPolicyProblems });
+}
+
 export function answerCallWebhook(
   request: CallWebhookRequest,
   config: CallWebhookConfig,
   options: { allowUnsignedRequests: boolean },
 ): CallWebhookAnswer {
-  const policyProblems = dialPolicyProblems(config);
-  if (policyProblems.length > 0) {
-    const errorMsg = `Invalid configuration: ${policyProblems.join('; ')}`;
-    return {
-      response: refused(),
-      log: { level: 'error', message: errorMsg, attributes: {} },
-      metric: rejected('configuration'),
-      alert: { key: 'config', errorMsg, meta: {} },
-    };
-  }
   if (!config.TWILIO_AUTH_TOKEN && !options.allowUnsignedRequests) {
     const errorMsg = 'TWILIO_AUTH_TOKEN is not set: every request is refused';
     return {

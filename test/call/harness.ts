@@ -7,9 +7,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { getExpectedBodyHash, getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { createHandler, type MakeCallDeps } from '../../functions/makeCall.js';
 import type { AlertSender, VendorAlert } from '../../lib/alerts.js';
+import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
-import { configLoader } from '../../lib/functionConfig.js';
-import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import type { HttpResponse } from '../../lib/httpResponses.js';
 import { recordingLog } from '../support/recordingLog.js';
 
@@ -144,7 +143,7 @@ export function callHandler(env: Env = POLICY_ENV, overrides: Partial<MakeCallDe
     alerts.push({ alert, webhookUrl });
   };
   const handler = createHandler({
-    config: configLoader(FUNCTION_FIELDS.makeCall, env),
+    config: makeCallConfig(env),
     log,
     alert: recordAlert,
     shouldAlert: () => true,
