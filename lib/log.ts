@@ -4,6 +4,7 @@
  * non-secret attributes: no token, header or secret value is ever handed to a logger.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from './metricNames.js';
 
 export type LogAttributes = Record<string, unknown>;
 
@@ -12,8 +13,6 @@ export interface Log {
   warn(message: string, attributes?: LogAttributes): void;
   error(message: string, attributes?: LogAttributes): void;
 }
-
-export const SERVICE_NAME = 'voice';
 
 export function powertoolsLogger(): Log {
   const logger = new Logger({ serviceName: SERVICE_NAME });

@@ -4,13 +4,11 @@
  * is written at once, so nothing is lost if an invocation ends early.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SERVICE_NAME } from './log.js';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from './metricNames.js';
 
 export interface MetricSink {
-  count(name: string, dimensions?: Record<string, string>): void;
+  count(name: MetricName, dimensions?: Record<string, string>): void;
 }
-
-export const METRICS_NAMESPACE = 'VoiceService';
 
 export const noMetrics: MetricSink = { count: () => undefined };
 
