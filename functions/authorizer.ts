@@ -1,44 +1,62 @@
 /**
  * API Gateway HTTP API Lambda authorizer (REQUEST, payload 2.0, simple responses):
  * allows a request whose bearer token is a valid portal JWT and passes the user id on.
- * A bad token is denied, never thrown; a failing secret store is thrown (API Gateway
- * answers 500 and does not cache it).
+ * A bad token is denied, never thrown; secrets that cannot be read are thrown (API
+ * Gateway answers 500 and does not cache it, where a deny would lock the user out for the
+ * authorizer cache's TTL).
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
-import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
+import { powertoolsLogger } from '../lib/log.js';
+import { powertoolsMetrics } from '../lib/metrics.js';
 import { bearerToken, verifierFor } from '../lib/portalJwt.js';
+import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { configFailure } from '../lib/secretHealth.js';
 
-export interface AuthorizerDeps {
+export interface AuthorizerDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'authorizer'>>;
-  log: Log;
   now?: () => Date;
 }
 
 export type AuthorizerResult = { isAuthorized: true; context: { userId: string } } | { isAuthorized: false };
 
+const ORIGIN = { vendorApi: 'authorizer', originApi: 'API Gateway authorizer' } as const;
+
 export function defaultDeps(env: Env = processEnv()): AuthorizerDeps {
-  return { config: configLoader(FUNCTION_FIELDS.authorizer, env), log: powertoolsLogger() };
+  const log = powertoolsLogger();
+  return {
+    config: configLoader(FUNCTION_FIELDS.authorizer, env),
+    log,
+    alert: slackAlertSender(log),
+    metrics: powertoolsMetrics(),
+  };
 }
 
 export function createHandler(deps: AuthorizerDeps) {
+  const report = createReporter(deps, ORIGIN);
   return async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
-    const config = await deps.config().catch((error: unknown) => {
-      deps.log.error('Authorizer configuration unavailable', { error: describeError(error) });
+    let loaded: Awaited<ReturnType<AuthorizerDeps['config']['read']>>;
+    try {
+      loaded = await deps.config.read();
+    } catch (error) {
+      const failure = configFailure(error);
+      report.write(failure.log, 'failure');
+      await report.alert(failure.alert, undefined);
       throw new Error('Authorizer configuration unavailable');
-    });
+    }
+    const { config } = loaded;
+    await report.secretHealth(loaded, config.SLACK_WEBHOOK_URL);
     const token = bearerToken(event.headers?.authorization);
     const userId =
       token === undefined
         ? undefined
         : await verifierFor(config.JWT_SECRET, config.JWT_PREVIOUS_SECRET)(token, deps.now?.());
     if (userId === undefined) {
-      deps.log.info('Denied', {
-        routeKey: event.routeKey,
-        reason: token === undefined ? 'malformed header' : 'bad token',
-      });
+      const reason = token === undefined ? 'malformed header' : 'bad token';
+      report.capped(`denied:${reason}`, 'info', 'Denied', { routeKey: event.routeKey, reason });
       return { isAuthorized: false };
     }
     return { isAuthorized: true, context: { userId } };

@@ -3,28 +3,36 @@
  * app user (the authorizer put the user id in the request context).
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
-import { type AlertSender, alertDeduplicator, routeAlerts, slackAlertSender } from '../lib/alerts.js';
+import { slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
-import { type HttpResponse, internalError, invalidParameters, success, unauthorized } from '../lib/httpResponses.js';
-import { describeError, type Log, powertoolsLogger } from '../lib/log.js';
-import { type MetricSink, noMetrics, powertoolsMetrics } from '../lib/metrics.js';
+import {
+  type HttpResponse,
+  internalError,
+  invalidParameters,
+  serviceUnavailable,
+  success,
+  unauthorized,
+} from '../lib/httpResponses.js';
+import { describeError, powertoolsLogger } from '../lib/log.js';
+import { METRIC } from '../lib/metricNames.js';
+import { powertoolsMetrics } from '../lib/metrics.js';
 import { isUserId } from '../lib/portalJwt.js';
+import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { configFailure } from '../lib/secretHealth.js';
 import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
 
-export interface CallTokenDeps {
+export interface CallTokenDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'callToken'>>;
-  log: Log;
-  alert: AlertSender;
-  /** Whether an alert with this key may go out now (the same alert at most once a minute). */
-  shouldAlert: (key: string) => boolean;
-  metrics?: MetricSink;
 }
 
 export type CallTokenEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<{ userId?: unknown }>;
 
 const ORIGIN = { vendorApi: 'token', originApi: '[GET] /api/v1/call_token' } as const;
+
+/** A `type` value as logs and alerts show it: a caller chose it. */
+const shown = (type: string | undefined) => (type === undefined ? null : type.slice(0, 64));
 
 export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
   const log = powertoolsLogger();
@@ -32,36 +40,47 @@ export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
     config: configLoader(FUNCTION_FIELDS.callToken, env),
     log,
     alert: slackAlertSender(log),
-    shouldAlert: alertDeduplicator(60_000),
     metrics: powertoolsMetrics(),
   };
 }
 
 export function createHandler(deps: CallTokenDeps) {
-  const metrics = deps.metrics ?? noMetrics;
-  const alertOnce = routeAlerts(deps.alert, deps.shouldAlert, ORIGIN);
+  const report = createReporter(deps, ORIGIN);
   return async (event: CallTokenEvent): Promise<HttpResponse> => {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
-    const query = event.queryStringParameters ?? {};
-    let slackUrl: string | undefined;
+    const type = event.queryStringParameters?.type;
+    let loaded: Awaited<ReturnType<CallTokenDeps['config']['read']>>;
     try {
-      const config = await deps.config();
-      slackUrl = config.SLACK_WEBHOOK_URL;
-      if (!isPushPlatform(query.type)) {
-        deps.log.warn('Invalid parameters', { query });
-        metrics.count('InvalidParameters');
-        await alertOnce(`invalid:${query.type ?? ''}`, 'Invalid parameters', query, slackUrl);
-        return invalidParameters();
-      }
-      const issued = issueVoiceToken(config, userId, query.type);
-      deps.log.info('Token issued', { userId, platform: query.type });
-      metrics.count('TokenIssued', { Platform: query.type });
+      loaded = await deps.config.read();
+    } catch (error) {
+      const failure = configFailure(error);
+      report.write({ ...failure.log, attributes: { ...failure.log.attributes, userId } }, 'failure');
+      report.metrics.count(METRIC.TokenFailed);
+      await report.alert(failure.alert, undefined);
+      return failure.kind === 'unavailable' ? serviceUnavailable() : internalError();
+    }
+    const slackUrl = loaded.config.SLACK_WEBHOOK_URL;
+    await report.secretHealth(loaded, slackUrl);
+    if (!isPushPlatform(type)) {
+      report.capped('invalid-parameters', 'warn', 'Invalid parameters', { userId, type: shown(type) });
+      report.metrics.count(METRIC.InvalidParameters);
+      // The legacy meta (the request's fields, cut to size), keyed by the signed-in user, not by the
+      // value: one user gets one alert a minute, whatever they send.
+      const meta = event.queryStringParameters ?? {};
+      await report.alert({ key: `invalid:${userId}`, errorMsg: 'Invalid parameters', meta }, slackUrl);
+      return invalidParameters();
+    }
+    try {
+      const issued = issueVoiceToken(loaded.config, userId, type);
+      deps.log.info('Token issued', { userId, platform: type });
+      report.metrics.count(METRIC.TokenIssued, { Platform: type });
       return success(issued);
     } catch (error) {
-      deps.log.error('Token not issued', { userId, error: describeError(error) });
-      metrics.count('TokenFailed');
-      await alertOnce('failure', 'Internal error', { reason: describeError(error).message }, slackUrl);
+      const reason = describeError(error).name;
+      report.capped('failure', 'error', 'Token not issued', { userId, reason });
+      report.metrics.count(METRIC.TokenFailed);
+      await report.alert({ key: 'token-failure', errorMsg: 'Internal error', meta: { reason } }, slackUrl);
       return internalError();
     }
   };

@@ -6,6 +6,7 @@
  */
 import type { IncomingWebhook } from '@slack/webhook';
 import { describeError, type Log } from './log.js';
+import { type Gate, windowedGate } from './rateLimits.js';
 
 export interface VendorAlert {
   status: 'ERROR';
@@ -13,15 +14,40 @@ export interface VendorAlert {
   vendorApi: string;
   originApi: string;
   errorMsg: string;
-  /** JSON of the request fields that explain the alert (never headers or tokens). */
+  /** JSON of the request fields that explain the alert (never headers or tokens), at most META_MAX_CHARS. */
   meta: string;
+  /** How many alerts were held back since the last one of this kind, when any were. */
+  suppressed?: string;
+}
+
+/** Long enough for the fields that explain an alert; short enough that no alert is a payload. */
+export const META_MAX_CHARS = 1000;
+const CUT_MARKER = '…[cut]';
+
+/** `text` at most `max` characters; a longer one is cut with a visible marker. */
+export function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - CUT_MARKER.length)}${CUT_MARKER}`;
+}
+
+/** A URL as an alert may show it: no query string (a caller chooses it) and no fragment. */
+export function withoutQuery(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
 }
 
 export function vendorAlert(
   fields: Pick<VendorAlert, 'vendorApi' | 'originApi' | 'errorMsg'>,
   meta: unknown,
 ): VendorAlert {
-  return { status: 'ERROR', vendor: 'Twilio', ...fields, meta: JSON.stringify(meta ?? {}) };
+  return { status: 'ERROR', vendor: 'Twilio', ...fields, meta: cut(JSON.stringify(meta ?? {}), META_MAX_CHARS) };
+}
+
+/** What the alert says about the alerts held back before it, or nothing when none were. */
+export function suppressedNote(suppressed: number, suppressedByCap: number): string | undefined {
+  const parts: string[] = [];
+  if (suppressed > 0) parts.push(`${suppressed} more of this kind since the last one`);
+  if (suppressedByCap > 0) parts.push(`${suppressedByCap} of any kind over the cap of ${ALERTS_PER_MINUTE} a minute`);
+  return parts.length > 0 ? `${parts.join('; ')} were not sent` : undefined;
 }
 
 /**
@@ -34,7 +60,10 @@ export function slackEscape(text: string): string {
 
 /** The Slack message: a one-line summary for the notification, the fields for the reader. */
 export function slackMessage(alert: VendorAlert) {
-  const safe = Object.fromEntries(Object.entries(alert).map(([title, value]) => [title, slackEscape(value)]));
+  // Escaping can lengthen a value; cut after it, so the message stays small whatever the meta holds.
+  const safe = Object.fromEntries(
+    Object.entries(alert).map(([title, value]) => [title, cut(slackEscape(value), META_MAX_CHARS)]),
+  );
   return {
     text: `[${safe.status}] ${safe.vendor} ${safe.vendorApi} failed at ${safe.originApi}: ${safe.errorMsg}`,
     attachments: [
@@ -93,28 +122,28 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
   };
 }
 
+export const ALERT_WINDOW_MS = 60_000;
+export const ALERTS_PER_MINUTE = 30;
+
 /**
- * Lets the same alert through at most once per window, and at most `maxPerWindow`
- * alerts of any kind per window, so a flood of bad requests — from one source or many —
- * cannot flood Slack. State is per container, which is enough to cap the rate.
+ * The same alert key at most once a minute, and at most 30 alerts a minute of any kind,
+ * so a flood of bad requests — from one source or many — cannot flood Slack. Keys are
+ * never built from what an unauthenticated caller chooses.
  */
-export function alertDeduplicator(windowMs: number, now: () => number = Date.now, maxPerWindow = 30) {
-  const lastSent = new Map<string, number>();
-  return (key: string): boolean => {
-    const time = now();
-    for (const [k, t] of lastSent) if (time - t >= windowMs) lastSent.delete(k);
-    if (lastSent.has(key) || lastSent.size >= maxPerWindow) return false;
-    lastSent.set(key, time);
-    return true;
-  };
+export function alertGate(now: () => number = Date.now): Gate {
+  return windowedGate({ windowMs: ALERT_WINDOW_MS, perKey: 1, total: ALERTS_PER_MINUTE, now });
 }
 
 /**
- * A route's alerts: built in the legacy shape for `origin`, sent unless `shouldAlert`
- * says the same key (kind and value) went out within the window.
+ * A route's alerts: built in the legacy shape for `origin`, sent when the gate lets the key
+ * through, saying how many were held back before it.
  */
-export function routeAlerts(send: AlertSender, shouldAlert: (key: string) => boolean, origin: AlertOrigin) {
+export function routeAlerts(send: AlertSender, gate: Gate, origin: AlertOrigin) {
   return async (key: string, errorMsg: string, meta: unknown, webhookUrl: string | undefined): Promise<void> => {
-    if (shouldAlert(key)) await send(vendorAlert({ ...origin, errorMsg }, meta), webhookUrl);
+    const verdict = gate(key);
+    if (!verdict.pass) return;
+    const alert = vendorAlert({ ...origin, errorMsg }, meta);
+    const note = suppressedNote(verdict.suppressed, verdict.suppressedByCap);
+    await send(note ? { ...alert, suppressed: note } : alert, webhookUrl);
   };
 }

@@ -3,14 +3,16 @@
  * configuration: the response to send, what to log, and what (if anything) to alert.
  * The handler only loads the configuration and performs the log and the alert.
  */
-import type { VendorAlert } from './alerts.js';
+import { type VendorAlert, withoutQuery } from './alerts.js';
 import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
 import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
+import { METRIC, SIGNATURE_REJECTION } from './metricNames.js';
+import { type AlertSpec, configFailure, type LogLine } from './secretHealth.js';
 import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
-import { callTwiml } from './twiml.js';
+import { callTwiml, MESSAGES, sayTwiml } from './twiml.js';
 import { param, parseWebhookBody, type RawBody } from './webhookBody.js';
 
 export type CallWebhookConfig = DialPolicy &
@@ -22,11 +24,16 @@ export interface CallWebhookRequest extends SignedRequest, RawBody {
 
 export interface CallWebhookAnswer {
   response: HttpResponse;
-  log: { level: 'info' | 'warn' | 'error'; message: string; attributes: Record<string, unknown> };
-  /** The count this request adds: CallRouted by decision, or WebhookRejected by reason. */
-  metric: { name: 'CallRouted' | 'WebhookRejected'; dimensions: Record<string, string> };
+  log: LogLine;
+  /** Set where a caller decides how many such lines there are: the kind whose lines are capped. */
+  logCap?: string;
+  /** The count this request adds: CallRouted by decision, WebhookRejected by reason, or WebhookFailed. */
+  metric: {
+    name: typeof METRIC.CallRouted | typeof METRIC.WebhookRejected | typeof METRIC.WebhookFailed;
+    dimensions: Record<string, string>;
+  };
   /** An alert for the on-call engineer, with the key that de-duplicates it. */
-  alert?: { key: string; errorMsg: string; meta: Record<string, unknown> };
+  alert?: AlertSpec;
 }
 
 export const MAKE_CALL_ORIGIN = {
@@ -35,15 +42,16 @@ export const MAKE_CALL_ORIGIN = {
 } as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 
 const rejected = (reason: string): CallWebhookAnswer['metric'] => ({
-  name: 'WebhookRejected',
+  name: METRIC.WebhookRejected,
   dimensions: { Reason: reason },
 });
 const routed = (decision: CallDecision): CallWebhookAnswer['metric'] => ({
-  name: 'CallRouted',
+  name: METRIC.CallRouted,
   dimensions: { Decision: decision.kind },
 });
 const forbidden = () => plainText(403, 'Forbidden');
-export const refused = () => plainText(500, 'Internal Server Error');
+/** For a failure of ours: Twilio would play "an application error" for a 500; the caller hears why instead. */
+export const tryLater = () => twiml(sayTwiml(MESSAGES.tryLater));
 
 /** What to say about a decision: destinations are logged, as the legacy controller's meta did. */
 function describe(decision: CallDecision): Record<string, unknown> {
@@ -69,43 +77,90 @@ export function makeCallConfig(env: Env) {
   return configLoader(FUNCTION_FIELDS.makeCall, env, { check: dialPolicyProblems });
 }
 
+function bodyRejected(body: { status: number; message: string }): CallWebhookAnswer {
+  return {
+    response: plainText(body.status, body.message),
+    log: { level: 'warn', message: 'Rejected body', attributes: { status: body.status } },
+    logCap: 'body',
+    metric: rejected(`body ${body.status}`),
+  };
+}
+
+/** One kind of alert for every unsigned request, whatever its source, URL or parameters. */
+function signatureRejected(request: CallWebhookRequest, url: string): CallWebhookAnswer {
+  const meta = {
+    url: withoutQuery(url),
+    sourceIp: request.sourceIp,
+    hasSignature: !!request.headers['x-twilio-signature'],
+  };
+  return {
+    response: forbidden(),
+    log: { level: 'warn', message: 'Request not signed by Twilio', attributes: meta },
+    logCap: SIGNATURE_REJECTION,
+    metric: rejected(SIGNATURE_REJECTION),
+    alert: { key: SIGNATURE_REJECTION, errorMsg: 'Request not signed by Twilio', meta },
+  };
+}
+
+/**
+ * A failure of ours (the configuration or the secret store) is answered with spoken TwiML
+ * and dials nothing; a request that verifiably carries no signature still gets 403.
+ */
+function failedOurs(
+  request: CallWebhookRequest,
+  failure: { log: LogLine; alert: AlertSpec },
+  options: { allowUnsignedRequests: boolean },
+): CallWebhookAnswer {
+  const body = parseWebhookBody(request);
+  if ('status' in body) return bodyRejected(body);
+  if (!options.allowUnsignedRequests && !request.headers['x-twilio-signature']) {
+    return signatureRejected(request, signedUrl(request, undefined));
+  }
+  return {
+    response: tryLater(),
+    log: failure.log,
+    logCap: 'failure',
+    metric: { name: METRIC.WebhookFailed, dimensions: {} },
+    alert: failure.alert,
+  };
+}
+
+/** make_call's answer when its configuration could not be loaded (`error` from the loader). */
+export function answerWithoutConfig(
+  request: CallWebhookRequest,
+  error: unknown,
+  options: { allowUnsignedRequests: boolean },
+): CallWebhookAnswer {
+  return failedOurs(request, configFailure(error), options);
+}
+
 export function answerCallWebhook(
   request: CallWebhookRequest,
   config: CallWebhookConfig,
   options: { allowUnsignedRequests: boolean },
 ): CallWebhookAnswer {
   if (!config.TWILIO_AUTH_TOKEN && !options.allowUnsignedRequests) {
-    const errorMsg = 'TWILIO_AUTH_TOKEN is not set: every request is refused';
-    return {
-      response: refused(),
-      log: { level: 'error', message: errorMsg, attributes: {} },
-      metric: rejected('no auth token'),
-      alert: { key: 'no-auth-token', errorMsg, meta: {} },
-    };
+    const errorMsg = 'TWILIO_AUTH_TOKEN is not set: no request can be verified';
+    return failedOurs(
+      request,
+      {
+        log: { level: 'error', message: errorMsg, attributes: { setting: 'TWILIO_AUTH_TOKEN' } },
+        alert: { key: 'no-auth-token', errorMsg, meta: { setting: 'TWILIO_AUTH_TOKEN' } },
+      },
+      options,
+    );
   }
   const body = parseWebhookBody(request);
-  if ('status' in body) {
-    return {
-      response: plainText(body.status, body.message),
-      log: { level: 'warn', message: 'Rejected body', attributes: { status: body.status } },
-      metric: rejected(`body ${body.status}`),
-    };
-  }
-  const callSid = param(body.params, 'CallSid');
+  if ('status' in body) return bodyRejected(body);
   if (config.TWILIO_AUTH_TOKEN) {
     const url = signedUrl(request, config.PUBLIC_BASE_URL);
     const signature = request.headers['x-twilio-signature'];
     const authTokens = [config.TWILIO_AUTH_TOKEN, config.TWILIO_SECONDARY_AUTH_TOKEN].filter((t): t is string => !!t);
     if (!authTokens.some((authToken) => isSignedByTwilio(authToken, signature, url, body))) {
-      const meta = { url, sourceIp: request.sourceIp, hasSignature: !!request.headers['x-twilio-signature'] };
-      return {
-        response: forbidden(),
-        log: { level: 'warn', message: 'Request not signed by Twilio', attributes: { callSid, ...meta } },
-        metric: rejected('signature'),
-        alert: { key: `signature:${request.sourceIp}`, errorMsg: 'Request not signed by Twilio', meta },
-      };
+      return signatureRejected(request, url);
     }
   }
+  const callSid = param(body.params, 'CallSid');
   const decision = routeCall(
     { to: param(body.params, 'to'), from: param(body.params, 'from'), twilioFrom: param(body.params, 'From') },
     config,

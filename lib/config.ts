@@ -137,6 +137,8 @@ export const FIELDS = {
   // Plumbing (environment)
   SECRET_ID: { secret: false, parse: optional(text) },
   SECRETS_CACHE_TTL: { secret: false, parse: withDefault(300, integer(0, 86400)) },
+  // How long past SECRETS_CACHE_TTL the last good secrets keep serving while the store cannot be read.
+  SECRETS_MAX_STALE: { secret: false, parse: withDefault(900, integer(0, 86400)) },
   PUBLIC_BASE_URL: { secret: false, parse: optional(baseUrl) },
   // Secrets (Secrets Manager, or the environment without SECRET_ID)
   TWILIO_API_KEY: { secret: true, parse: required(twilioSid('SK')) },

@@ -6,7 +6,8 @@
 import type { FieldName } from './config.js';
 
 export const FUNCTION_FIELDS = {
-  authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET'],
+  // SLACK_WEBHOOK_URL: the authorizer alerts when it serves stale secrets or cannot read them.
+  authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET', 'SLACK_WEBHOOK_URL'],
   callToken: [
     'TWILIO_ACCOUNT_SID',
     'TWILIO_ML_APP_SID',
@@ -35,4 +36,8 @@ export type FunctionName = keyof typeof FUNCTION_FIELDS;
 export type FunctionField<F extends FunctionName> = (typeof FUNCTION_FIELDS)[F][number];
 
 /** Read by every function that reads a secret: where the secrets live and how long to keep them. */
-export const SECRET_PLUMBING = ['SECRET_ID', 'SECRETS_CACHE_TTL'] as const satisfies readonly FieldName[];
+export const SECRET_PLUMBING = [
+  'SECRET_ID',
+  'SECRETS_CACHE_TTL',
+  'SECRETS_MAX_STALE',
+] as const satisfies readonly FieldName[];

@@ -28,6 +28,14 @@ export const invalidParameters = () => failure(400, ErrorCode.badRequestParams, 
 export const unauthorized = () => failure(401, ErrorCode.unauthorized, 'Unauthorized');
 export const internalError = () => failure(500, ErrorCode.internal, 'Internal error');
 
+/** Seconds an app should wait before asking again while the secret store cannot be read. */
+export const RETRY_AFTER_SECONDS = 30;
+
+export function serviceUnavailable(): HttpResponse {
+  const response = failure(503, ErrorCode.internal, 'Service temporarily unavailable');
+  return { ...response, headers: { ...response.headers, 'retry-after': String(RETRY_AFTER_SECONDS) } };
+}
+
 export function plainText(statusCode: number, body: string): HttpResponse {
   return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body };
 }

@@ -5,6 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SERVICE_NAME } from './metricNames.js';
+import { type Gate, windowedGate } from './rateLimits.js';
 
 export type LogAttributes = Record<string, unknown>;
 
@@ -27,4 +28,33 @@ export function powertoolsLogger(): Log {
 export function describeError(error: unknown): { name: string; message: string } {
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'NonError', message: typeof error };
+}
+
+export const LOG_WINDOW_MS = 60_000;
+/** Log lines of one rejection or failure kind per minute per container; the metrics count every one. */
+export const LOG_LINES_PER_KIND = 10;
+
+export type CappedLog = (kind: string, level: keyof Log, message: string, attributes?: LogAttributes) => void;
+
+/**
+ * Lines whose number a caller decides (rejections, failures every request hits) go through
+ * here: at most `LOG_LINES_PER_KIND` a minute per kind, then one line saying so; the next
+ * line let through carries how many were held back (`suppressedSinceLast`).
+ */
+export function cappedLog(log: Log, gate: Gate = logGate()): CappedLog {
+  return (kind, level, message, attributes = {}) => {
+    const verdict = gate(kind);
+    if (verdict.pass) {
+      log[level](
+        message,
+        verdict.suppressed > 0 ? { ...attributes, suppressedSinceLast: verdict.suppressed } : attributes,
+      );
+    } else if (verdict.firstHeld) {
+      log.warn('Log lines capped', { kind, linesPerMinute: LOG_LINES_PER_KIND });
+    }
+  };
+}
+
+export function logGate(now: () => number = Date.now): Gate {
+  return windowedGate({ windowMs: LOG_WINDOW_MS, perKey: LOG_LINES_PER_KIND, now });
 }

@@ -1,14 +1,14 @@
 /**
- * Where the secrets come from: one Secrets Manager secret (SECRET_ID set) or the
- * environment. Either way the result is a plain record of the secret names, validated
- * later by `parseFields` alongside the settings.
+ * Where the secrets come from — one Secrets Manager secret (SECRET_ID set) or the
+ * environment — and how a container keeps them so that an outage of the store costs no
+ * request any waiting (`secretCache`).
  */
 import { ConfigError, type Env, SECRET_NAMES } from './config.js';
 
 export type SecretValues = Env;
 export type SecretSource = () => Promise<SecretValues>;
 
-/** Thrown when the secret store itself fails: not the caller's fault, never cached. */
+/** The secret store itself failed: not the caller's fault and not a bad value. */
 export class SecretStoreError extends Error {
   override readonly name = 'SecretStoreError';
 }
@@ -19,9 +19,10 @@ export function secretsFromEnv(env: Env): SecretSource {
 }
 
 /**
- * Parses a SecretString: a JSON object whose keys are secret names and whose values
- * are strings. Unknown keys are refused (a typo would otherwise silently drop a
- * secret). Messages never quote the text: it is the secret.
+ * Parses a SecretString: a JSON object whose keys are secret names and whose values are
+ * strings. Unknown keys are refused (a typo would otherwise silently drop a secret) and
+ * counted, never quoted: an operator who pastes a value where a key belongs has pasted a
+ * secret. Messages never quote the text either.
  */
 export function parseSecretString(secretString: string | undefined): SecretValues {
   if (secretString === undefined) throw new ConfigError(['SECRET_ID names a secret without a SecretString']);
@@ -36,72 +37,194 @@ export function parseSecretString(secretString: string | undefined): SecretValue
   }
   const problems: string[] = [];
   const known: readonly string[] = SECRET_NAMES;
+  let unknown = 0;
   for (const [key, value] of Object.entries(parsed)) {
-    if (!known.includes(key)) problems.push(`the secret has an unknown key ${JSON.stringify(key.slice(0, 64))}`);
+    if (!known.includes(key)) unknown += 1;
     else if (typeof value !== 'string') problems.push(`${key} in the secret must be a string`);
+  }
+  if (unknown > 0) {
+    problems.push(
+      `the secret has ${unknown} unknown key${unknown === 1 ? '' : 's'} (not shown; the known keys are ${known.join(', ')})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return parsed as SecretValues;
 }
 
+/**
+ * What may be said of an SDK error: its name and HTTP status. Its message may quote the
+ * answer (the SDK's parser quotes the start of a body that is not JSON).
+ */
+export function describeStoreError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+  return typeof status === 'number' ? `${error.name} (HTTP ${status})` : error.name;
+}
+
 export interface SecretsManagerOptions {
-  /** Per-attempt limit; the SDK's own default is to wait forever. */
+  /** Limit for connecting; the SDK's own default waits forever. */
+  connectionTimeoutMs?: number;
+  /** Limit for the answer once connected. */
   requestTimeoutMs?: number;
+  /** Limit for the whole read, SDK loading and credentials included. */
+  deadlineMs?: number;
+}
+
+/** No request may wait more than 5 s for the store: one attempt, bounded, and retries left to `secretCache`. */
+export const STORE_DEADLINE_MS = 4000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SecretStoreError(`Reading the secret took longer than ${ms} ms`)), ms);
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
- * Reads the secret through the AWS SDK. The SDK is loaded on first use only: it costs
- * ~110 ms of cold start, and functions that never read a secret from AWS (tests, the
- * local gateway without SECRET_ID) should not pay it.
+ * Reads the secret through the AWS SDK, loaded on first use only: it costs ~110 ms of
+ * cold start, and functions that never read a secret from AWS should not pay it. One HTTP
+ * request per read (`maxAttempts: 1`): `secretCache` decides when to try again, so the
+ * store sees a bounded number of attempts whatever the traffic.
  */
 export function secretsFromSecretsManager(secretId: string, options: SecretsManagerOptions = {}): SecretSource {
-  const timeout = options.requestTimeoutMs ?? 2000;
+  const connectionTimeout = options.connectionTimeoutMs ?? 1000;
+  const requestTimeout = options.requestTimeoutMs ?? 3000;
+  const deadlineMs = options.deadlineMs ?? STORE_DEADLINE_MS;
   let clientPromise: Promise<(id: string) => Promise<string | undefined>> | undefined;
   const getClient = async () => {
     const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
     const client = new SecretsManagerClient({
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: timeout, requestTimeout: timeout, throwOnRequestTimeout: true },
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout, requestTimeout, throwOnRequestTimeout: true },
     });
     return async (id: string) => (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString;
   };
+  const read = async () => {
+    clientPromise ??= getClient().catch((error: unknown) => {
+      clientPromise = undefined;
+      throw error;
+    });
+    return (await clientPromise)(secretId);
+  };
   return async () => {
-    clientPromise ??= getClient();
     let secretString: string | undefined;
     try {
-      secretString = await (await clientPromise)(secretId);
+      secretString = await withDeadline(read(), deadlineMs);
     } catch (error) {
-      // The SDK's error names the failure (AccessDenied, ResourceNotFound, timeout); no secret is in it.
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-      throw new SecretStoreError(`Reading secret SECRET_ID failed: ${reason}`, { cause: error });
+      if (error instanceof SecretStoreError) throw error;
+      throw new SecretStoreError(`Reading the secret named by SECRET_ID failed: ${describeStoreError(error)}`);
     }
     return parseSecretString(secretString);
   };
 }
 
+/** Something the cache has to tell; the next request to read the cache passes it on (log, alert, metric). */
+export type SecretNotice =
+  /** A refresh failed; the last good value is served. `first`: the first failure of this outage. */
+  | { kind: 'stale'; first: boolean; reason: string; staleForSeconds: number }
+  /** A read succeeded after failures. */
+  | { kind: 'recovered'; failedForSeconds: number };
+
+export interface CacheRead<T> {
+  value: T;
+  /** Served past its TTL because the store could not be read. */
+  stale: boolean;
+  /** Notices since the last read that took them. */
+  notices: readonly SecretNotice[];
+}
+
+export interface SecretCacheOptions {
+  /** SECRETS_CACHE_TTL: how long a value is fresh. */
+  ttlMs: number;
+  /** SECRETS_MAX_STALE: how long past its TTL a value may be served while the store fails. */
+  maxStaleMs: number;
+  /** Holding a value: the least time between two failed refreshes. */
+  staleRetryMs?: number;
+  /** Holding none: the least time between two attempts; requests in between fail at once. */
+  coldRetryMs?: number;
+  now?: () => number;
+}
+
+export const STALE_RETRY_MS = 30_000;
+export const COLD_RETRY_MS = 5_000;
+
 /**
- * Caches a successful read for `ttlMs`; concurrent callers share one read. Failures are
- * not cached, so the next request tries again.
+ * Stale-while-revalidate for secrets. A fresh value is served as is. Past its TTL it is
+ * still served at once while one refresh runs behind it (concurrent requests share it).
+ * When refreshes fail, the value keeps serving for `maxStaleMs`, with a retry at most every
+ * `staleRetryMs`. With no value to serve, a request waits for one read (bounded by the
+ * source), and a failure is answered to every request for `coldRetryMs` without asking the
+ * store again. `read` is the whole fetch, validation included: a value that does not
+ * validate is a failed read, so a bad edit of the secret never replaces a good value.
  */
-export function cachedSecrets(source: SecretSource, ttlMs: number, now: () => number = Date.now): SecretSource {
-  let cached: { values: SecretValues; until: number } | undefined;
-  let inFlight: Promise<SecretValues> | undefined;
-  return async () => {
-    if (cached && now() < cached.until) return cached.values;
-    inFlight ??= source()
-      .then((values) => {
-        cached = { values, until: now() + ttlMs };
-        return values;
-      })
+export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptions) {
+  const now = options.now ?? Date.now;
+  const staleRetryMs = options.staleRetryMs ?? STALE_RETRY_MS;
+  const coldRetryMs = options.coldRetryMs ?? COLD_RETRY_MS;
+  let good: { value: T; fetchedAt: number } | undefined;
+  let inFlight: Promise<void> | undefined;
+  let lastFailure: { at: number; error: unknown } | undefined;
+  /** When the current run of failures began. */
+  let failingSince: number | undefined;
+  let staleNoticeGiven = false;
+  let notices: SecretNotice[] = [];
+
+  const usable = (time: number) => good !== undefined && time - good.fetchedAt < options.ttlMs + options.maxStaleMs;
+
+  const attempt = (): Promise<void> => {
+    inFlight ??= read()
+      .then(
+        (value) => {
+          const time = now();
+          if (failingSince !== undefined) {
+            notices.push({ kind: 'recovered', failedForSeconds: Math.round((time - failingSince) / 1000) });
+          }
+          good = { value, fetchedAt: time };
+          lastFailure = undefined;
+          failingSince = undefined;
+          staleNoticeGiven = false;
+        },
+        (error: unknown) => {
+          const time = now();
+          lastFailure = { at: time, error };
+          failingSince ??= time;
+          const reason = error instanceof Error ? error.message : 'unknown error';
+          // With no value to serve, the request that waited for this read reports the failure itself.
+          if (good && usable(time)) {
+            const staleForSeconds = Math.max(0, Math.round((time - good.fetchedAt - options.ttlMs) / 1000));
+            notices.push({ kind: 'stale', first: !staleNoticeGiven, reason, staleForSeconds });
+            staleNoticeGiven = true;
+          }
+        },
+      )
       .finally(() => {
         inFlight = undefined;
       });
     return inFlight;
   };
+
+  const take = (): readonly SecretNotice[] => {
+    if (notices.length === 0) return [];
+    const taken = notices;
+    notices = [];
+    return taken;
+  };
+
+  return async (): Promise<CacheRead<T>> => {
+    const time = now();
+    if (good && time - good.fetchedAt < options.ttlMs) return { value: good.value, stale: false, notices: take() };
+    if (good && usable(time)) {
+      if (!inFlight && (!lastFailure || time - lastFailure.at >= staleRetryMs)) void attempt();
+      return { value: good.value, stale: lastFailure !== undefined, notices: take() };
+    }
+    if (inFlight) await inFlight;
+    else if (!lastFailure || time - lastFailure.at >= coldRetryMs) await attempt();
+    const after = now();
+    if (good && usable(after)) return { value: good.value, stale: lastFailure !== undefined, notices: take() };
+    throw lastFailure?.error ?? new SecretStoreError('No secret value');
+  };
 }
 
-/** The source every function uses: Secrets Manager when SECRET_ID is set, else the environment. */
-export function defaultSecretSource(env: Env, secretId: string | undefined, ttlSeconds: number): SecretSource {
-  const source = secretId ? secretsFromSecretsManager(secretId) : secretsFromEnv(env);
-  return cachedSecrets(source, ttlSeconds * 1000);
-}
+export type SecretCache<T> = ReturnType<typeof secretCache<T>>;

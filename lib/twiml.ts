@@ -8,7 +8,16 @@ export const MESSAGES = {
     'This app cannot place emergency calls. Please hang up and dial emergency services from your phone. Good bye.',
   invalid: 'The number you dialed is not valid. Good bye.',
   blocked: 'Calls to this number are not allowed. Good bye.',
+  /** Our failure (configuration, secret store): nothing was dialed. */
+  tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
 } as const;
+
+/** A response that only speaks. */
+export function sayTwiml(message: string): string {
+  const response = new VoiceResponse();
+  response.say(message);
+  return response.toString();
+}
 
 export function callTwiml(decision: CallDecision, timeLimit: number): string {
   const response = new VoiceResponse();
@@ -20,7 +29,7 @@ export function callTwiml(decision: CallDecision, timeLimit: number): string {
       response.dial({ callerId: decision.callerId, timeLimit }).client(decision.identity);
       break;
     default:
-      response.say(MESSAGES[decision.kind]);
+      return sayTwiml(MESSAGES[decision.kind]);
   }
   return response.toString();
 }

@@ -10,6 +10,7 @@ import type { AlertSender, VendorAlert } from '../../lib/alerts.js';
 import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
 import type { HttpResponse } from '../../lib/httpResponses.js';
+import { openGate } from '../support/gates.js';
 import { recordingLog } from '../support/recordingLog.js';
 
 export const AUTH_TOKEN = 'test-auth-token-7c1e5a9f3b2d4e60';
@@ -26,13 +27,14 @@ export const POLICY_ENV: Env = {
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
 };
 
-/** Issue 3's messages, word for word. */
+/** The issues' messages, word for word. */
 export const SAY = {
   greeting: 'Congratulations! You have just made your first call! Good bye.',
   emergency:
     'This app cannot place emergency calls. Please hang up and dial emergency services from your phone. Good bye.',
   invalid: 'The number you dialed is not valid. Good bye.',
   blocked: 'Calls to this number are not allowed. Good bye.',
+  tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
 } as const;
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
@@ -146,7 +148,8 @@ export function callHandler(env: Env = POLICY_ENV, overrides: Partial<MakeCallDe
     config: makeCallConfig(env),
     log,
     alert: recordAlert,
-    shouldAlert: () => true,
+    alertGate: openGate,
+    logGate: openGate,
     allowUnsignedRequests: false,
     ...overrides,
   });

@@ -21,6 +21,8 @@ import {
   POLICY_ENV,
   ROUTE_PATH,
   ROUTE_URL,
+  SAY,
+  sayTwiml,
   TWILIO_FROM,
   twimlBody,
 } from './harness.js';
@@ -40,8 +42,10 @@ function expectForbidden(result: Awaited<ReturnType<typeof send>>) {
   expect(result.response.headers?.['content-type']).toMatch(/^text\/plain/);
   expect(result.response.body).toBe('Forbidden');
   expect(result.log.entries).toContainEqual(
-    expect.objectContaining({ level: 'warn', attributes: expect.objectContaining({ callSid: CALL_SID }) }),
+    expect.objectContaining({ level: 'warn', message: expect.stringMatching(/not signed/i) }),
   );
+  // Nothing from an unverified body is logged: its CallSid is the caller's to choose.
+  expect(result.log.text()).not.toContain(CALL_SID);
   expect(result.alerts).toHaveLength(1);
   expect(result.alerts[0]?.alert.errorMsg).toMatch(/not signed/i);
   // Nothing was routed: no routing decision was logged.
@@ -172,7 +176,7 @@ describe('make_call signature', () => {
     expect(result.response.statusCode).toBe(403);
   });
 
-  it('Lambda deps without TWILIO_AUTH_TOKEN refuse every request with 500 and alert; never skip the check', async () => {
+  it('Lambda deps without TWILIO_AUTH_TOKEN dial nothing: unsigned → 403, signed → the try-later message, one alert; never skip the check', async () => {
     const env = { ...POLICY_ENV, TWILIO_AUTH_TOKEN: undefined };
     const deps = defaultDeps(env);
     expect(deps.allowUnsignedRequests).toBe(false);
@@ -184,21 +188,20 @@ describe('make_call signature', () => {
       metrics: noMetrics,
       alert: async (alert) => void alerts.push(alert.errorMsg),
     });
+    expect((await handler(callEvent({ params, signature: 'none' }))).statusCode).toBe(403);
+    alerts.length = 0;
     const requests = [
-      callEvent({ params, signature: 'none' }),
       callEvent({ params }),
       callEvent({ params: { to: 'passenger_456' }, encoding: 'json' }),
       callEvent({ params: {} }),
     ];
     for (const event of requests) {
-      const response = await handler(event);
-      expect(response.statusCode).toBe(500);
-      expect(response.body).not.toContain('<');
+      expect(twimlBody(await handler(event))).toBe(sayTwiml(SAY.tryLater));
     }
-    // The real deduplicator lets the first alert through and holds the repeats for a minute.
+    // The real gate lets the first alert through and holds the repeats for a minute.
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toContain('TWILIO_AUTH_TOKEN');
-    expect(log.entries.every((entry) => entry.level === 'error')).toBe(true);
+    expect(log.entries.filter((entry) => entry.level === 'error')).toHaveLength(3);
   });
 
   it('an unsigned request is accepted only with allowUnsignedRequests and no token (the local gateway)', async () => {

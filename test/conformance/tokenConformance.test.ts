@@ -113,12 +113,12 @@ describe('a legacy portal token for user 42, end to end through the authorizer a
       const authorize = authorizer.createHandler({
         config: configLoader(FUNCTION_FIELDS.authorizer, env),
         log: recordingLog(),
+        alert: async () => undefined,
       });
       const issue = callToken.createHandler({
         config: configLoader(FUNCTION_FIELDS.callToken, env),
         log: recordingLog(),
         alert: async () => undefined,
-        shouldAlert: () => true,
       });
       const legacy = fixture.cases.find((c) => c.userId === '42' && c.type === type);
       const event = callTokenEventWithQuery({ type });

@@ -5,13 +5,22 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type SecretBehaviour = { secretString: string } | { error: string; status: number } | 'hang';
+export type SecretBehaviour =
+  | { secretString: string }
+  | { error: string; status: number }
+  /** An answer that is not the protocol's JSON (a proxy's error page, say). */
+  | { raw: string; status: number }
+  /** The behaviour, after a delay. */
+  | { delayMs: number; answer: SecretBehaviour }
+  | 'hang';
 
 export interface SecretsManagerEndpoint {
   url: string;
   /** What the next requests get; change it between calls. */
   behaviour: SecretBehaviour;
   requests: { target: string | undefined; secretId: unknown }[];
+  /** Resolves once every request so far has been answered ('hang' ones excepted). */
+  idle(): Promise<void>;
   /** Points the AWS SDK at this endpoint with dummy credentials; returns a function that undoes it. */
   useForAwsSdk(): () => void;
   close(): Promise<void>;
@@ -19,14 +28,32 @@ export interface SecretsManagerEndpoint {
 
 export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): Promise<SecretsManagerEndpoint> {
   const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint;
+  let pending = 0;
   const server = createServer(async (request, response) => {
+    pending += 1;
+    response.on('close', () => {
+      pending -= 1;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     const target = request.headers['x-amz-target'] as string | undefined;
     endpoint.requests.push({ target, secretId: body.SecretId });
-    const current = endpoint.behaviour;
-    if (current === 'hang') return;
+    let current = endpoint.behaviour;
+    while (typeof current === 'object' && 'delayMs' in current) {
+      const { delayMs, answer } = current;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      current = answer;
+    }
+    if (current === 'hang') {
+      pending -= 1;
+      response.removeAllListeners('close');
+      return;
+    }
+    if ('raw' in current) {
+      response.writeHead(current.status, { 'content-type': 'text/html' }).end(current.raw);
+      return;
+    }
     response.setHeader('content-type', 'application/x-amz-json-1.1');
     if (target !== 'secretsmanager.GetSecretValue') {
       response.writeHead(400).end(JSON.stringify({ __type: 'UnknownOperationException', message: 'unknown' }));
@@ -49,6 +76,9 @@ export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): P
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint.idle = async () => {
+    while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
   endpoint.useForAwsSdk = () => {
     const names = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
     const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));

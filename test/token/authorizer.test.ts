@@ -5,6 +5,7 @@ import { createHandler } from '../../functions/authorizer.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
+import { openGate } from '../support/gates.js';
 import { legacyPortalToken, signRaw } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
@@ -19,7 +20,13 @@ const DENY = { isAuthorized: false };
 
 function authorizer(env: Env = { JWT_SECRET: SECRET }) {
   const log = recordingLog();
-  const handler = createHandler({ config: configLoader(FUNCTION_FIELDS.authorizer, env), log, now: () => NOW });
+  const handler = createHandler({
+    config: configLoader(FUNCTION_FIELDS.authorizer, env),
+    log,
+    alert: async () => undefined,
+    logGate: openGate,
+    now: () => NOW,
+  });
   return { handler, log };
 }
 
@@ -346,11 +353,23 @@ describe('authorizer: a failing secret store is thrown, not denied', () => {
       expect(log.entries.filter((e) => e.level === 'error')).toHaveLength(1);
     });
 
-    it('recovers on the next request once the store answers (the failure is not cached)', async () => {
-      const { handler } = authorizer({ SECRET_ID: 'voice/authorizer-recovery' });
+    it('recovers by itself once the store answers: the next attempt, 5 s later, allows', async () => {
+      let time = 1_000_000;
+      const handler = createHandler({
+        config: configLoader(
+          FUNCTION_FIELDS.authorizer,
+          { SECRET_ID: 'voice/authorizer-recovery' },
+          { now: () => time },
+        ),
+        log: recordingLog(),
+        alert: async () => undefined,
+        now: () => NOW,
+      });
       endpoint.behaviour = { error: 'InternalServiceError', status: 500 };
       await expect(handler(authorizerRequest(`Bearer ${GOOD}`))).rejects.toThrow();
       endpoint.behaviour = { secretString: JSON.stringify({ JWT_SECRET: SECRET }) };
+      await expect(handler(authorizerRequest(`Bearer ${GOOD}`))).rejects.toThrow();
+      time += 5_000;
 
       const result = await handler(authorizerRequest(`Bearer ${GOOD}`));
 

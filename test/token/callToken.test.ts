@@ -1,7 +1,7 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/callToken.js';
-import { type AlertSender, alertDeduplicator, type VendorAlert } from '../../lib/alerts.js';
+import { type AlertSender, alertGate, type VendorAlert } from '../../lib/alerts.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
@@ -28,7 +28,7 @@ function callToken(env: Env = settings()) {
     config: configLoader(FUNCTION_FIELDS.callToken, env),
     log,
     alert: alerts.send,
-    shouldAlert: alertDeduplicator(60_000),
+    alertGate: alertGate(),
   });
   return { handler, log, alerts };
 }
@@ -229,13 +229,18 @@ describe('GET /api/v1/call_token: invalid type', () => {
     expect(JSON.parse(meta)).toEqual(query);
   });
 
-  it('alerts the same invalid type once a minute, so one user cannot flood Slack', async () => {
+  it('alerts the invalid types of one user once a minute whatever the values, so one user cannot flood Slack', async () => {
     const { handler, alerts } = callToken();
+    const asUser = (userId: string, type: string) => {
+      const event = callTokenEventWithQuery({ type });
+      event.requestContext.authorizer = { lambda: { userId } };
+      return event;
+    };
 
-    for (let i = 0; i < 5; i++) await handler(callTokenEventWithQuery({ type: 'voip' }));
-    await handler(callTokenEventWithQuery({ type: 'sip' }));
+    for (let i = 0; i < 50; i++) await handler(asUser('42', `voip-${i}`));
+    await handler(asUser('43', 'sip'));
 
-    expect(alerts.sent.map((s) => JSON.parse(s.alert.meta).type)).toEqual(['voip', 'sip']);
+    expect(alerts.sent.map((s) => JSON.parse(s.alert.meta).type)).toEqual(['voip-0', 'sip']);
   });
 
   it('still answers 400 to a repeated invalid type whose alert was suppressed', async () => {

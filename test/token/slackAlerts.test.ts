@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/callToken.js';
-import { alertDeduplicator, slackAlertSender } from '../../lib/alerts.js';
+import { alertGate, slackAlertSender } from '../../lib/alerts.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { recordingLog } from '../support/recordingLog.js';
@@ -34,7 +34,7 @@ function callToken(webhookUrl: string | null = receiver.url) {
     config: configLoader(FUNCTION_FIELDS.callToken, settings({ SLACK_WEBHOOK_URL: webhookUrl ?? undefined })),
     log,
     alert: slackAlertSender(log),
-    shouldAlert: alertDeduplicator(60_000),
+    alertGate: alertGate(),
   });
   return { handler, log };
 }

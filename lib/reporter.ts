@@ -1,0 +1,62 @@
+/**
+ * What every handler does with its decisions' side effects: logs (capped where a caller
+ * decides their number), metrics, and de-duplicated alerts. One per function container.
+ */
+import { type AlertOrigin, type AlertSender, alertGate, routeAlerts } from './alerts.js';
+import { type CappedLog, cappedLog, type Log, logGate } from './log.js';
+import { METRIC } from './metricNames.js';
+import { type MetricSink, noMetrics } from './metrics.js';
+import type { Gate } from './rateLimits.js';
+import { type AlertSpec, type LogLine, secretNoticeReport } from './secretHealth.js';
+import type { SecretNotice } from './secrets.js';
+
+/** The dependencies a handler reports through; the gates default to the documented caps. */
+export interface ReportingDeps {
+  log: Log;
+  alert: AlertSender;
+  /** Which alerts may go out now (default: each key once a minute, 30 a minute in all). */
+  alertGate?: Gate;
+  /** Which capped log lines may be written now (default: 10 a minute per kind). */
+  logGate?: Gate;
+  metrics?: MetricSink;
+}
+
+export interface Reporter {
+  log: Log;
+  capped: CappedLog;
+  metrics: MetricSink;
+  write(line: LogLine, cap?: string): void;
+  alert(spec: AlertSpec | undefined, webhookUrl: string | undefined): Promise<void>;
+  /** The secret cache's notices, and SecretStale for a request served with stale secrets. */
+  secretHealth(
+    loaded: { stale: boolean; notices: readonly SecretNotice[] },
+    webhookUrl: string | undefined,
+  ): Promise<void>;
+}
+
+export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Reporter {
+  const metrics = deps.metrics ?? noMetrics;
+  const capped = cappedLog(deps.log, deps.logGate ?? logGate());
+  const alertOnce = routeAlerts(deps.alert, deps.alertGate ?? alertGate(), origin);
+  const write = (line: LogLine, cap?: string) => {
+    if (cap) capped(cap, line.level, line.message, line.attributes);
+    else deps.log[line.level](line.message, line.attributes);
+  };
+  const alert = async (spec: AlertSpec | undefined, webhookUrl: string | undefined) => {
+    if (spec) await alertOnce(spec.key, spec.errorMsg, spec.meta, webhookUrl);
+  };
+  return {
+    log: deps.log,
+    capped,
+    metrics,
+    write,
+    alert,
+    async secretHealth(loaded, webhookUrl) {
+      if (loaded.stale) metrics.count(METRIC.SecretStale);
+      if (loaded.notices.length === 0) return;
+      const report = secretNoticeReport(loaded.notices);
+      for (const line of report.logs) write(line);
+      await alert(report.alert, webhookUrl);
+    },
+  };
+}
