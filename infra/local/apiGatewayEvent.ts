@@ -8,12 +8,18 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayRequest
 
 export interface LocalRequest {
   method: string;
-  /** Path and query as received, e.g. `/api/v1/call_token?type=apns`. */
+  /** The request target exactly as received, e.g. `/api/v1/call_token?type=apns`. */
   url: string;
-  /** Node's `IncomingMessage.headers`: lower-cased names. */
+  /**
+   * Node's `IncomingMessage.headersDistinct`: lower-cased names, every value of a repeated
+   * header (`IncomingMessage.headers` keeps only the first `authorization`, `host`, …).
+   */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The client's address (the socket's remote address). */
   sourceIp: string;
+  /** The port the gateway listens on (the socket's local port); 80, plain HTTP's, if not given. */
+  localPort?: number;
 }
 
 export interface LocalResponse {
@@ -41,6 +47,60 @@ function queryParameters(search: URLSearchParams): Record<string, string> | unde
   return Object.keys(grouped).length > 0 ? joinValues(grouped) : undefined;
 }
 
+export interface RequestTarget {
+  /** The path as sent, before `?`: not normalised (`/a/../b`, `/a//b` and `%5F` stay as they are). */
+  rawPath: string;
+  /** Everything after the first `?`, as sent. */
+  rawQueryString: string;
+}
+
+/**
+ * Splits a request target the way HTTP API sees it: routes are matched against the raw
+ * path, so `/api/v1/x/../make_call` is not `/api/v1/make_call`. Undefined when the
+ * target is not a URL at all (the gateway answers 400).
+ */
+export function requestTarget(url: string): RequestTarget | undefined {
+  try {
+    new URL(url, 'http://local');
+  } catch {
+    return undefined;
+  }
+  // An absolute-form target (`GET http://host/path`) names the origin first; the path follows it.
+  const target = url.replace(/^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i, '');
+  const query = target.indexOf('?');
+  const rawPath = query === -1 ? target : target.slice(0, query);
+  return { rawPath: rawPath || '/', rawQueryString: query === -1 ? '' : target.slice(query + 1) };
+}
+
+/** Every cookie of every Cookie header, in order: payload 2.0 moves them into `cookies`. */
+function cookieList(cookie: string | string[] | undefined): string[] {
+  const headers = cookie === undefined ? [] : Array.isArray(cookie) ? cookie : [cookie];
+  return headers.flatMap((header) => header.split(/;\s*/)).filter((pair) => pair !== '');
+}
+
+/**
+ * The headers as API Gateway hands them on: repeated ones joined with `,`, Cookie moved
+ * out, and the forwarding headers set by the gateway itself. The client's address is
+ * appended to any X-Forwarded-For the client sent (`<sent>, <source ip>`); X-Forwarded-Port
+ * and X-Forwarded-Proto say where the gateway listens, whatever the client claimed.
+ * Locally that is plain `http`, so a request signed for `http://127.0.0.1:<port>/…` validates.
+ */
+function forwardedHeaders(request: LocalRequest): Record<string, string> {
+  const {
+    cookie: _cookie,
+    'x-forwarded-for': sentFor,
+    'x-forwarded-port': _sentPort,
+    'x-forwarded-proto': _sentProto,
+    ...headers
+  } = joinValues(request.headers);
+  return {
+    ...headers,
+    'x-forwarded-for': sentFor ? `${sentFor}, ${request.sourceIp}` : request.sourceIp,
+    'x-forwarded-port': String(request.localPort ?? 80),
+    'x-forwarded-proto': 'http',
+  };
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => String(n).padStart(2, '0');
 
@@ -51,20 +111,21 @@ function requestTime(now: Date): string {
 }
 
 export function proxyEvent(request: LocalRequest, routeKey: string, now = new Date()): APIGatewayProxyEventV2 {
-  const url = new URL(request.url, 'http://local');
-  const headers: Record<string, string | undefined> = { ...joinValues(request.headers), 'x-forwarded-proto': 'http' };
-  const { cookie, ...headersWithoutCookie } = headers;
+  const target = requestTarget(request.url);
+  if (!target) throw new Error('The request target is not a URL');
+  const headers = forwardedHeaders(request);
+  const cookies = cookieList(request.headers.cookie);
   const hasBody = request.body.length > 0;
   const isBase64Encoded = hasBody && !TEXT_CONTENT.test(headers['content-type'] ?? '');
   const host = headers.host ?? 'localhost';
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    ...(cookie ? { cookies: cookie.split(/;\s*/) } : {}),
-    headers: headersWithoutCookie,
-    queryStringParameters: queryParameters(url.searchParams),
+    rawPath: target.rawPath,
+    rawQueryString: target.rawQueryString,
+    ...(cookies.length > 0 ? { cookies } : {}),
+    headers,
+    queryStringParameters: queryParameters(new URLSearchParams(target.rawQueryString)),
     requestContext: {
       accountId: 'local',
       apiId: 'local',
@@ -72,7 +133,7 @@ export function proxyEvent(request: LocalRequest, routeKey: string, now = new Da
       domainPrefix: host.split('.')[0] ?? host,
       http: {
         method: request.method,
-        path: url.pathname,
+        path: target.rawPath,
         protocol: 'HTTP/1.1',
         sourceIp: request.sourceIp,
         userAgent: headers['user-agent'] ?? '',

@@ -7,7 +7,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { AuthorizerResult } from '../../functions/authorizer.js';
 import { ROUTES, type Route, routeKey } from '../routes.js';
-import { authorizerEvent, gatewayResponses, httpResponse, type LocalResponse, proxyEvent } from './apiGatewayEvent.js';
+import {
+  authorizerEvent,
+  gatewayResponses,
+  httpResponse,
+  type LocalResponse,
+  proxyEvent,
+  requestTarget,
+} from './apiGatewayEvent.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each function takes its own event type; the gateway builds them all.
 export type RouteHandler = (event: any) => Promise<APIGatewayProxyResultV2>;
@@ -62,18 +69,22 @@ export async function dispatch(
 async function answer(handlers: GatewayHandlers, request: IncomingMessage): Promise<LocalResponse> {
   const method = request.method ?? 'GET';
   const url = request.url ?? '/';
-  let path: string;
-  try {
-    path = new URL(url, 'http://local').pathname;
-  } catch {
-    return gatewayResponses.badRequest();
-  }
-  const route = ROUTES.find((r) => r.method === method && r.path === path);
+  const target = requestTarget(url);
+  if (!target) return gatewayResponses.badRequest();
+  // Matched on the raw path, as API Gateway does: `/api/v1/./make_call` is no route.
+  const route = ROUTES.find((r) => r.method === method && r.path === target.rawPath);
   const body = await readBody(request);
   if (body === undefined) return gatewayResponses.tooLarge();
-  const sourceIp = request.socket.remoteAddress ?? '';
   const event = proxyEvent(
-    { method, url, headers: request.headers, body, sourceIp },
+    {
+      method,
+      url,
+      // Not `request.headers`: it keeps only one of a repeated Authorization, Host, Content-Type…
+      headers: request.headersDistinct,
+      body,
+      sourceIp: request.socket.remoteAddress ?? '',
+      localPort: request.socket.localPort ?? 0,
+    },
     route ? routeKey(route) : '$default',
   );
   return dispatch(handlers, event, route);

@@ -2,16 +2,23 @@
 import * as authorizer from '../../functions/authorizer.js';
 import * as callToken from '../../functions/callToken.js';
 import * as makeCall from '../../functions/makeCall.js';
+import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
 import { noMetrics } from '../../lib/metrics.js';
 import type { GatewayHandlers } from './gateway.js';
 
-export function localHandlers(env: Env): GatewayHandlers {
+/** `makeCallLoader`: make_call's configuration loader, when the caller reads it too (the start banner). */
+export function localHandlers(env: Env, makeCallLoader = makeCallConfig(env)): GatewayHandlers {
   return {
     authorizer: authorizer.createHandler(authorizer.defaultDeps(env)),
     // CloudWatch metric lines are noise on a laptop.
     callToken: callToken.createHandler({ ...callToken.defaultDeps(env), metrics: noMetrics }),
     // Locally, and only here, a missing TWILIO_AUTH_TOKEN means "do not check signatures".
-    makeCall: makeCall.createHandler({ ...makeCall.defaultDeps(env), allowUnsignedRequests: true, metrics: noMetrics }),
+    makeCall: makeCall.createHandler({
+      ...makeCall.defaultDeps(env),
+      config: makeCallLoader,
+      allowUnsignedRequests: true,
+      metrics: noMetrics,
+    }),
   };
 }

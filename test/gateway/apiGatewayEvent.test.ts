@@ -4,7 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { authorizerEvent, httpResponse, type LocalRequest, proxyEvent } from '../../infra/local/apiGatewayEvent.js';
+import {
+  authorizerEvent,
+  httpResponse,
+  type LocalRequest,
+  proxyEvent,
+  requestTarget,
+} from '../../infra/local/apiGatewayEvent.js';
 
 const realEvent = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -16,6 +22,7 @@ function request(overrides: Partial<LocalRequest> = {}): LocalRequest {
     headers: { host: '127.0.0.1:3000', authorization: 'Bearer abc.def.ghi', 'user-agent': 'curl/8.5.0' },
     body: Buffer.alloc(0),
     sourceIp: '127.0.0.1',
+    localPort: 3000,
     ...overrides,
   };
 }
@@ -74,14 +81,66 @@ describe('proxyEvent: an HTTP API payload 2.0 event', () => {
     expect(event.rawQueryString).toBe('');
   });
 
-  it('passes the lower-cased headers, joining a repeated one with commas', () => {
+  it('passes the lower-cased headers, joining every value of a repeated one with ","', () => {
     const event = proxyEvent(
-      request({ headers: { host: 'h', authorization: 'Bearer t', 'x-forwarded-for': ['1.1.1.1', '2.2.2.2'] } }),
+      request({ headers: { host: 'h', authorization: ['Bearer a', 'Bearer b'], accept: ['text/xml', 'text/plain'] } }),
       'GET /p',
     );
 
-    expect(event.headers).toMatchObject({ authorization: 'Bearer t', 'x-forwarded-for': '1.1.1.1,2.2.2.2' });
+    expect(event.headers).toMatchObject({ authorization: 'Bearer a,Bearer b', accept: 'text/xml,text/plain' });
     expect(Object.keys(event.headers).every((name) => name === name.toLowerCase())).toBe(true);
+  });
+
+  it('hands the authorizer two Authorization headers as one "a,b" identity source', () => {
+    const event = authorizerEvent(
+      proxyEvent(request({ headers: { authorization: ['Bearer a', 'Bearer b'] } }), 'GET /p'),
+    );
+
+    expect(event.identitySource).toEqual(['Bearer a,Bearer b']);
+  });
+
+  it('sets X-Forwarded-For to the source ip when the client sent none', () => {
+    const event = proxyEvent(request({ sourceIp: '10.1.2.3' }), 'GET /p');
+
+    expect(event.headers['x-forwarded-for']).toBe('10.1.2.3');
+  });
+
+  it('appends the source ip to the X-Forwarded-For the client sent: "<sent>, <source ip>"', () => {
+    const event = proxyEvent(
+      request({ headers: { host: 'h', 'x-forwarded-for': ['203.0.113.9', '198.51.100.1'] }, sourceIp: '10.1.2.3' }),
+      'GET /p',
+    );
+
+    expect(event.headers['x-forwarded-for']).toBe('203.0.113.9,198.51.100.1, 10.1.2.3');
+  });
+
+  it('sets X-Forwarded-Port to the port the gateway listens on and X-Forwarded-Proto to http, whatever the client sent', () => {
+    const event = proxyEvent(
+      request({
+        headers: { host: 'h', 'x-forwarded-port': '443', 'x-forwarded-proto': ['https', 'https'] },
+        localPort: 4321,
+      }),
+      'GET /p',
+    );
+
+    expect([event.headers['x-forwarded-port'], event.headers['x-forwarded-proto']]).toEqual(['4321', 'http']);
+  });
+
+  it('keeps rawPath as sent: dot segments, repeated slashes and percent-encoding are not normalised', () => {
+    const paths = ['/api/v1/x/../make_call', '/api/v1/./make_call', '/api/v1//make_call', '/api/v1/make%5Fcall'];
+
+    const built = paths.map((path) => proxyEvent(request({ url: `${path}?a=1` }), '$default'));
+
+    expect(built.map((event) => [event.rawPath, event.requestContext.http.path])).toEqual(
+      paths.map((path) => [path, path]),
+    );
+  });
+
+  it('keeps rawQueryString as sent and decodes only queryStringParameters', () => {
+    const event = proxyEvent(request({ url: '/p?to=%2B1415&name=a+b&x=%7e' }), 'GET /p');
+
+    expect(event.rawQueryString).toBe('to=%2B1415&name=a+b&x=%7e');
+    expect(event.queryStringParameters).toEqual({ to: '+1415', name: 'a b', x: '~' });
   });
 
   it('moves the Cookie header into cookies, as HTTP API does', () => {
@@ -89,6 +148,12 @@ describe('proxyEvent: an HTTP API payload 2.0 event', () => {
 
     expect(event.cookies).toEqual(['a=1', 'b=2']);
     expect(event.headers.cookie).toBeUndefined();
+  });
+
+  it('moves every cookie of every Cookie header into cookies', () => {
+    const event = proxyEvent(request({ headers: { host: 'h', cookie: ['a=1; b=2', 'c=3'] } }), 'GET /p');
+
+    expect(event.cookies).toEqual(['a=1', 'b=2', 'c=3']);
   });
 
   it('sets requestContext.http.method, sourceIp and userAgent', () => {
@@ -151,6 +216,26 @@ describe('proxyEvent: an HTTP API payload 2.0 event', () => {
     const event = proxyEvent(request(), 'GET /p');
 
     expect([event.body, event.isBase64Encoded]).toEqual([undefined, false]);
+  });
+});
+
+describe('requestTarget: the path and query HTTP API routes on, as sent', () => {
+  it('splits a target at the first "?" without normalising either part', () => {
+    expect(requestTarget('/api/v1/./make_call?a=1?b=%20')).toEqual({
+      rawPath: '/api/v1/./make_call',
+      rawQueryString: 'a=1?b=%20',
+    });
+  });
+
+  it('takes the path of an absolute-form target (GET http://host/path)', () => {
+    expect(requestTarget('http://127.0.0.1:3000/api/v1//make_call?x=1')).toEqual({
+      rawPath: '/api/v1//make_call',
+      rawQueryString: 'x=1',
+    });
+  });
+
+  it('is undefined for a target that is not a URL (the gateway answers 400)', () => {
+    expect(requestTarget('http://[x')).toBeUndefined();
   });
 });
 

@@ -2,10 +2,15 @@
  * The local gateway (`npm start`'s server) over real HTTP on loopback: API Gateway's
  * own answers, the authorizer in front of call_token, and the real functions behind.
  */
-import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { jwtVerify } from 'jose';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
+import { createGateway } from '../../infra/local/gateway.js';
+import { DEVELOPMENT_SETTINGS, localEnv } from '../../infra/local/localEnv.js';
+import { localHandlers } from '../../infra/local/localHandlers.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
@@ -236,5 +241,198 @@ describe('local gateway under malformed requests', () => {
     );
 
     expect((await fetch(`${gateway.baseUrl}/nope`)).status).toBe(404);
+  });
+});
+
+/** Header lines to send: an array value is sent as one line per element. */
+type HeaderLines = Record<string, string | string[]>;
+
+/**
+ * One request through node:http, not fetch: fetch normalises the path (`/a/../b` → `/b`)
+ * and merges repeated headers, the very things these tests send.
+ */
+function send(
+  baseUrl: string,
+  options: { method?: string; path: string; headers?: HeaderLines; body?: string },
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  // Node's raw form, [name, value, name, value, …], sends every pair as its own line (and
+  // adds no Host header of its own).
+  const lines: HeaderLines = { host: `${hostname}:${port}`, ...options.headers };
+  const headers = Object.entries(lines).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [value]).flatMap((line) => [name, line]),
+  );
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: hostname,
+        port: Number(port),
+        agent: false,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(options.body);
+  });
+}
+
+/**
+ * The real gateway and authorizer with both routes answering the event they were handed
+ * as JSON: what the gateway builds, seen from the function's side, over real HTTP.
+ */
+async function startEventEchoingGateway(): Promise<RunningGateway> {
+  const { env } = localEnv({}, {});
+  const echo = async (event: APIGatewayProxyEventV2) => ({ statusCode: 200, body: JSON.stringify(event) });
+  const server = createGateway({ ...localHandlers(env), callToken: echo, makeCall: echo });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    env,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const MAKE_CALL = '/api/v1/make_call';
+
+describe('local gateway: repeated and forwarding headers as HTTP API hands them on', () => {
+  let gateway: RunningGateway;
+  let echoing: RunningGateway;
+  beforeAll(async () => {
+    gateway = await startLocalGateway();
+    echoing = await startEventEchoingGateway();
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await echoing.close();
+  });
+  const eventFor = async (headers: HeaderLines) => {
+    const response = await send(echoing.baseUrl, { method: 'POST', path: MAKE_CALL, headers });
+    return JSON.parse(response.body) as APIGatewayProxyEventV2;
+  };
+
+  it('denies (403) two Authorization headers, joined into one "a,b" value, though each alone is valid', async () => {
+    const token = await portalToken('42', gateway.env.JWT_SECRET ?? '');
+    const path = `${CALL_TOKEN}?type=apns`;
+
+    const once = await send(gateway.baseUrl, { path, headers: { authorization: `Bearer ${token}` } });
+    const twice = await send(gateway.baseUrl, {
+      path,
+      headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] },
+    });
+
+    expect([once.status, twice.status, twice.body]).toEqual([200, 403, '{"message":"Forbidden"}']);
+  });
+
+  it('joins every value of a repeated header with ",", those Node keeps only once included', async () => {
+    const event = await eventFor({ 'user-agent': ['first/1', 'second/2'], 'x-twilio-signature': ['a', 'b'] });
+
+    expect([event.headers['user-agent'], event.headers['x-twilio-signature']]).toEqual(['first/1,second/2', 'a,b']);
+  });
+
+  it('sets X-Forwarded-For to the client address, 127.0.0.1, when the client sent none', async () => {
+    const event = await eventFor({});
+
+    expect(event.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('appends the client address to the X-Forwarded-For the client sent: "<sent>, 127.0.0.1"', async () => {
+    const event = await eventFor({ 'x-forwarded-for': '203.0.113.9' });
+
+    expect(event.headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+  });
+
+  it('sets X-Forwarded-Port to the port it listens on and X-Forwarded-Proto to http, whatever the client sent', async () => {
+    const event = await eventFor({ 'x-forwarded-port': '443', 'x-forwarded-proto': 'https' });
+
+    expect([event.headers['x-forwarded-port'], event.headers['x-forwarded-proto']]).toEqual([
+      new URL(echoing.baseUrl).port,
+      'http',
+    ]);
+  });
+
+  it('hands the function rawPath and rawQueryString exactly as sent', async () => {
+    const response = await send(echoing.baseUrl, { method: 'POST', path: `${MAKE_CALL}?to=%2B1415&x=%7e&y=a+b` });
+
+    const event = JSON.parse(response.body) as APIGatewayProxyEventV2;
+    expect([event.rawPath, event.rawQueryString]).toEqual([MAKE_CALL, 'to=%2B1415&x=%7e&y=a+b']);
+  });
+});
+
+describe('local gateway with TWILIO_AUTH_TOKEN: a client-sent X-Forwarded-Proto cannot change the signed URL', () => {
+  const AUTH_TOKEN = 'local-gateway-test-auth-token-0123';
+  const params = { CallSid: `CA${'1'.repeat(32)}`, To: '', to: 'client:alice', From: 'client:bob' };
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    gateway = await startLocalGateway({ TWILIO_AUTH_TOKEN: AUTH_TOKEN });
+  });
+  afterAll(() => gateway.close());
+  const post = (signedFor: string) =>
+    send(gateway.baseUrl, {
+      method: 'POST',
+      path: MAKE_CALL,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-proto': 'https',
+        'x-twilio-signature': getExpectedTwilioSignature(AUTH_TOKEN, signedFor, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+
+  it('accepts a request signed for http://127.0.0.1:<port>/api/v1/make_call that claims https', async () => {
+    const response = await post(`${gateway.baseUrl}${MAKE_CALL}`);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toContain('<Client>alice</Client>');
+  });
+
+  it('refuses (403) a request signed for the https:// URL the client claims', async () => {
+    const response = await post(`${gateway.baseUrl.replace('http://', 'https://')}${MAKE_CALL}`);
+
+    expect(response.status).toBe(403);
+  });
+});
+
+describe('local gateway: routes are matched on the raw path, not a normalised one', () => {
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    gateway = await startLocalGateway();
+  });
+  afterAll(() => gateway.close());
+  const post = (path: string) =>
+    send(gateway.baseUrl, {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'to=client%3Aalice',
+    });
+
+  it('answers the route itself (200), the control for the cases below', async () => {
+    expect((await post(MAKE_CALL)).status).toBe(200);
+  });
+
+  it.each([
+    '/api/v1/x/../make_call',
+    '/api/v1/./make_call',
+    '/api/v1//make_call',
+    '/api/v1/make%5Fcall',
+    '/api/v1/make_call/',
+  ])('answers 404 {"message":"Not Found"} to %s', async (path) => {
+    const response = await post(path);
+
+    expect([response.status, response.body]).toEqual([404, '{"message":"Not Found"}']);
   });
 });

@@ -7,8 +7,9 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIELDS } from '../../lib/config.js';
+import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -47,24 +48,32 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
+/** `npm start` as its own process group, so that the test can stop npm, tsx and node together. */
+function npmStart(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  const pid = child?.pid;
+  if (pid === undefined || child?.exitCode !== null) return;
+  const exited = new Promise((resolve) => child?.once('exit', resolve));
+  process.kill(-pid, 'SIGTERM'); // the process group this test started: npm, tsx and node
+  await exited;
+}
+
+/** The banner's last line: everything is printed once it is there. */
+const MAKE_CALL_CURL = /curl -s -X POST --data-urlencode 'to=\+14155550123' 'http:\/\/[^']+\/api\/v1\/make_call'/;
+
 describe('npm start', () => {
   let child: ChildProcess | undefined;
-  afterAll(async () => {
-    const pid = child?.pid;
-    if (pid === undefined || child?.exitCode !== null) return;
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    process.kill(-pid, 'SIGTERM'); // the process group this test started: npm, tsx and node
-    await exited;
+  afterEach(async () => {
+    await stop(child);
+    child = undefined;
   });
 
   it('listens on PORT and prints a curl line that returns a Twilio token from the running gateway', async () => {
     const port = await freePort();
-    child = spawn('npm', ['start'], {
-      cwd: REPO,
-      env: cleanEnv({ PORT: String(port) }),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = npmStart(cleanEnv({ PORT: String(port) }));
     const CURL = /curl -s -H "Authorization: Bearer ([\w.-]+)" '(http:\/\/[^']+\/api\/v1\/call_token\?type=apns)'/;
 
     const banner = await waitForOutput(child, CURL, 15_000);
@@ -73,10 +82,63 @@ describe('npm start', () => {
 
     expect(url).toBe(`http://127.0.0.1:${port}/api/v1/call_token?type=apns`);
     expect(banner).toContain('DEVELOPMENT settings');
+    expect(banner).toContain('TWILIO_AUTH_TOKEN is not set: make_call does NOT check Twilio signatures');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; data: { token: string } };
     expect(body.status).toBe('success');
     expect(body.data.token.split('.')).toHaveLength(3);
+  });
+
+  describe('with SECRET_ID (a loopback Secrets Manager endpoint the real AWS SDK talks to)', () => {
+    const STORED = {
+      TWILIO_API_KEY: `SK${'9f'.repeat(16)}`,
+      TWILIO_API_KEY_SECRET: 'api-key-secret-stored-in-secrets-manager',
+      JWT_SECRET: 'jwt-secret-stored-in-secrets-manager',
+    };
+    let endpoint: SecretsManagerEndpoint;
+    beforeAll(async () => {
+      endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
+    });
+    afterAll(() => endpoint.close());
+    const secretEnv = (extra: Record<string, string> = {}) =>
+      cleanEnv({
+        SECRET_ID: 'voice/local',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+        AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+        AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
+        AWS_REGION: 'us-east-1',
+        ...extra,
+      });
+
+    it('warns that make_call does not check signatures when the secret has no TWILIO_AUTH_TOKEN', async () => {
+      child = npmStart(secretEnv({ PORT: String(await freePort()) }));
+
+      const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+
+      expect(banner).toContain(
+        'The secret named by SECRET_ID has no TWILIO_AUTH_TOKEN: make_call does NOT check Twilio signatures',
+      );
+    });
+
+    it('prints no token signed with the secret’s JWT_SECRET, only the npm run token line, which works', async () => {
+      const port = await freePort();
+      child = npmStart(secretEnv({ PORT: String(port) }));
+
+      const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+      const { stdout: token } = await promisify(execFile)('npm', ['run', '--silent', 'token', '--', '--user', '42'], {
+        cwd: REPO,
+        env: secretEnv(),
+        timeout: 15_000,
+      });
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/call_token?type=apns`, {
+        headers: { Authorization: `Bearer ${token.trim()}` },
+      });
+
+      expect(banner).not.toMatch(/[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/);
+      expect(banner).toContain('\n  TOKEN=$(npm run --silent token -- --user 42)\n');
+      expect(banner).toContain(`curl -s -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:${port}/api/v1/call_token`);
+      expect(response.status).toBe(200);
+    });
   });
 });
 

@@ -1,0 +1,195 @@
+/**
+ * The start banner (`npm start`): its text as a pure function of plain inputs, and the
+ * signature check it reports, read through make_call's own configuration loader (with
+ * SECRET_ID, through the real AWS SDK against a loopback Secrets Manager endpoint).
+ */
+import { jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BannerInputs, bannerLines, type SignatureCheck } from '../../infra/local/banner.js';
+import { DEVELOPMENT_SETTINGS, localEnv } from '../../infra/local/localEnv.js';
+import { portalToken } from '../../infra/local/portalToken.js';
+import { makeCallSignatureCheck } from '../../infra/local/signatureCheck.js';
+import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+
+const BASE = 'http://127.0.0.1:3000';
+const JWT = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/;
+const NOT_CHECKED = 'make_call does NOT check Twilio signatures';
+
+function banner(overrides: Partial<BannerInputs> = {}): string {
+  const inputs: BannerInputs = {
+    base: BASE,
+    developmentSettings: Object.keys(DEVELOPMENT_SETTINGS),
+    signatureCheck: { status: 'checked' },
+    devToken: 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjo0Mn19.development-signature',
+    ...overrides,
+  };
+  return bannerLines(inputs).join('\n');
+}
+
+describe('bannerLines: what npm start prints', () => {
+  it('starts with "Voice service (local gateway) listening on http://127.0.0.1:<port>", the line scripts parse', () => {
+    const [first] = bannerLines({
+      base: 'http://127.0.0.1:4567',
+      developmentSettings: [],
+      signatureCheck: { status: 'checked' },
+    });
+
+    expect(first).toBe('Voice service (local gateway) listening on http://127.0.0.1:4567');
+  });
+
+  it('prints the development token and a curl line with it while the development JWT_SECRET is in use', () => {
+    const text = banner({ devToken: 'dev.token.value' });
+
+    expect(text).toContain('\ndev.token.value\n');
+    expect(text).toContain(`curl -s -H "Authorization: Bearer dev.token.value" '${BASE}/api/v1/call_token?type=apns'`);
+    expect(text).not.toContain('TOKEN=$(');
+  });
+
+  it('with a real JWT_SECRET prints no token, only TOKEN=$(npm run --silent token -- --user 42) and a curl line with $TOKEN', () => {
+    // Even handed a token, it must not print one signed with a real secret.
+    const text = banner({ developmentSettings: ['TWILIO_ACCOUNT_SID'], devToken: 'live.token.value' });
+
+    expect(text).not.toContain('live.token.value');
+    expect(text).toContain('\n  TOKEN=$(npm run --silent token -- --user 42)\n');
+    expect(text).toContain(`curl -s -H "Authorization: Bearer $TOKEN" '${BASE}/api/v1/call_token?type=apns'`);
+  });
+
+  it('names the settings that fell back to development values', () => {
+    expect(banner({ developmentSettings: ['TWILIO_FROM', 'JWT_SECRET'] })).toContain(
+      'Using built-in DEVELOPMENT settings for: TWILIO_FROM, JWT_SECRET.',
+    );
+  });
+
+  it('warns that make_call does not check signatures when TWILIO_AUTH_TOKEN is not set', () => {
+    const text = banner({ signatureCheck: { status: 'unchecked', tokenSource: 'environment' } });
+
+    expect(text).toContain(`TWILIO_AUTH_TOKEN is not set: ${NOT_CHECKED}`);
+  });
+
+  it('warns that make_call does not check signatures when the secret named by SECRET_ID has no TWILIO_AUTH_TOKEN', () => {
+    const text = banner({ signatureCheck: { status: 'unchecked', tokenSource: 'secret' } });
+
+    expect(text).toContain(`The secret named by SECRET_ID has no TWILIO_AUTH_TOKEN: ${NOT_CHECKED}`);
+  });
+
+  it("says make_call's configuration could not be loaded, and names the problem", () => {
+    const text = banner({ signatureCheck: { status: 'unloadable', problem: 'Invalid configuration: TWILIO_FROM …' } });
+
+    expect(text).toContain("make_call's configuration could not be loaded: Invalid configuration: TWILIO_FROM …");
+  });
+
+  it('gives no signature warning when make_call checks signatures', () => {
+    const text = banner({ signatureCheck: { status: 'checked' } });
+
+    expect(text).not.toMatch(/signatures|could not be loaded/);
+  });
+});
+
+/**
+ * The banner start.ts would print for these settings, except that it is handed a token
+ * signed with whatever JWT_SECRET is configured: bannerLines itself must refuse to print
+ * one signed with a real secret.
+ */
+async function startBanner(settings: Record<string, string>): Promise<string> {
+  const { env, developmentSettings } = localEnv(settings, {});
+  const signatureCheck = await makeCallSignatureCheck(env);
+  const devToken = env.JWT_SECRET ? await portalToken('42', env.JWT_SECRET) : undefined;
+  return bannerLines({ base: BASE, developmentSettings, signatureCheck, devToken }).join('\n');
+}
+
+describe('makeCallSignatureCheck: what make_call’s configuration says about signatures', () => {
+  it('without SECRET_ID or TWILIO_AUTH_TOKEN: not checked, for want of TWILIO_AUTH_TOKEN in the environment', async () => {
+    const check = await makeCallSignatureCheck(localEnv({}, {}).env);
+
+    expect(check).toEqual({ status: 'unchecked', tokenSource: 'environment' } satisfies SignatureCheck);
+  });
+
+  it('with TWILIO_AUTH_TOKEN in the environment: checked', async () => {
+    const check = await makeCallSignatureCheck(localEnv({ TWILIO_AUTH_TOKEN: 'an-auth-token-0123456789' }, {}).env);
+
+    expect(check).toEqual({ status: 'checked' });
+  });
+
+  it('with an invalid setting: not loadable, naming the setting and not its value', async () => {
+    const check = await makeCallSignatureCheck(localEnv({ TWILIO_FROM: 'call-me-maybe-4155550' }, {}).env);
+
+    expect(check.status).toBe('unloadable');
+    const problem = check.status === 'unloadable' ? check.problem : '';
+    expect(problem).toContain('TWILIO_FROM');
+    expect(problem).not.toContain('call-me-maybe-4155550');
+  });
+});
+
+describe('the banner without SECRET_ID', () => {
+  it('prints a working development token while the development JWT_SECRET is in use', async () => {
+    const text = await startBanner({});
+
+    const printed = text.match(JWT)?.[0] ?? '';
+    const { payload } = await jwtVerify(printed, new TextEncoder().encode(DEVELOPMENT_SETTINGS.JWT_SECRET), {
+      algorithms: ['HS256'],
+    });
+    expect(payload.user).toEqual({ id: 42 });
+  });
+
+  it('prints no token signed with a JWT_SECRET from the environment, and the npm run token line instead', async () => {
+    const text = await startBanner({ JWT_SECRET: 'a-real-jwt-secret-from-the-environment' });
+
+    expect(text).not.toMatch(JWT);
+    expect(text).toContain('TOKEN=$(npm run --silent token -- --user 42)');
+  });
+});
+
+describe('the banner with SECRET_ID: make_call’s secret read from Secrets Manager, as on Lambda', () => {
+  const STORED = {
+    TWILIO_API_KEY: `SK${'9f'.repeat(16)}`,
+    TWILIO_API_KEY_SECRET: 'api-key-secret-stored-in-secrets-manager',
+    JWT_SECRET: 'jwt-secret-stored-in-secrets-manager',
+  };
+  let endpoint: SecretsManagerEndpoint;
+  let restore: () => void;
+  beforeAll(async () => {
+    endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
+    restore = endpoint.useForAwsSdk();
+  });
+  afterAll(async () => {
+    restore();
+    await endpoint.close();
+  });
+
+  it('warns that make_call does not check signatures when the secret has no TWILIO_AUTH_TOKEN', async () => {
+    endpoint.behaviour = { secretString: JSON.stringify(STORED) };
+
+    const text = await startBanner({ SECRET_ID: 'voice/no-auth-token' });
+
+    expect(text).toContain(`The secret named by SECRET_ID has no TWILIO_AUTH_TOKEN: ${NOT_CHECKED}`);
+    expect(endpoint.requests.map((r) => r.secretId)).toContain('voice/no-auth-token');
+  });
+
+  it('gives no signature warning when the secret holds TWILIO_AUTH_TOKEN', async () => {
+    endpoint.behaviour = {
+      secretString: JSON.stringify({ ...STORED, TWILIO_AUTH_TOKEN: 'stored-auth-token-0123456' }),
+    };
+
+    const text = await startBanner({ SECRET_ID: 'voice/with-auth-token' });
+
+    expect(text).not.toContain(NOT_CHECKED);
+  });
+
+  it("says make_call's configuration could not be loaded, naming the failure, when Secrets Manager refuses", async () => {
+    endpoint.behaviour = { error: 'AccessDeniedException', status: 400 };
+
+    const text = await startBanner({ SECRET_ID: 'voice/denied' });
+
+    expect(text).toMatch(/make_call's configuration could not be loaded: .*SECRET_ID.*AccessDeniedException/);
+    expect(text).not.toContain(NOT_CHECKED);
+  });
+
+  it('prints no token signed with the JWT_SECRET from the secret, and the npm run token line instead', async () => {
+    endpoint.behaviour = { secretString: JSON.stringify(STORED) };
+
+    const text = await startBanner({ SECRET_ID: 'voice/local' });
+
+    expect(text).not.toMatch(JWT);
+    expect(text).toContain('TOKEN=$(npm run --silent token -- --user 42)');
+  });
+});
