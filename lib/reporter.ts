@@ -42,8 +42,12 @@ export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Report
     if (cap) capped(cap, line.level, line.message, line.attributes);
     else deps.log[line.level](line.message, line.attributes);
   };
+  // The last webhook URL a good configuration gave: an outage of the secret store, which takes
+  // the URL away, is the alert the on-call engineer most needs to see in Slack.
+  let lastWebhookUrl: string | undefined;
   const alert = async (spec: AlertSpec | undefined, webhookUrl: string | undefined) => {
-    if (spec) await alertOnce(spec.key, spec.errorMsg, spec.meta, webhookUrl);
+    if (webhookUrl) lastWebhookUrl = webhookUrl;
+    if (spec) await alertOnce(spec.key, spec.errorMsg, spec.meta, webhookUrl ?? lastWebhookUrl);
   };
   return {
     log: deps.log,
@@ -52,6 +56,7 @@ export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Report
     write,
     alert,
     async secretHealth(loaded, webhookUrl) {
+      if (webhookUrl) lastWebhookUrl = webhookUrl;
       if (loaded.stale) metrics.count(METRIC.SecretStale);
       if (loaded.notices.length === 0) return;
       const report = secretNoticeReport(loaded.notices);

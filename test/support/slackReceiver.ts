@@ -11,7 +11,11 @@ export interface SlackReceiver {
   close(): Promise<void>;
 }
 
-export async function startSlackReceiver(behaviour: SlackBehaviour = 'ok'): Promise<SlackReceiver> {
+/** `path`: the webhook's path, the part of a Slack webhook URL that is its secret. */
+export async function startSlackReceiver(
+  behaviour: SlackBehaviour = 'ok',
+  path = '/services/T000/B000/XXXX',
+): Promise<SlackReceiver> {
   const received: SlackReceiver['received'] = [];
   const receiver = { behaviour } as SlackReceiver;
   const server = createServer(async (request, response) => {
@@ -23,7 +27,7 @@ export async function startSlackReceiver(behaviour: SlackBehaviour = 'ok'): Prom
     response.end(receiver.behaviour === 'ok' ? 'ok' : 'internal_error');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/XXXX`;
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   receiver.received = received;
   receiver.close = () =>
     new Promise<void>((resolve) => {

@@ -1,0 +1,71 @@
+/**
+ * `npm start` as a real process (its own process group, so npm, tsx and node stop
+ * together), with everything it prints kept: for tests that read what the deployed code
+ * writes to stdout and stderr.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { FIELDS } from '../../lib/config.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const LISTENING = /^Voice service \(local gateway\) listening on (http:\/\/127\.0\.0\.1:\d+)$/m;
+
+export interface GatewayProcess {
+  baseUrl: string;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** The test's environment without any of the service's settings (a fresh machine), plus `extra`. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of [...Object.keys(FIELDS), 'PORT']) if (!(name in extra)) delete env[name];
+  return env;
+}
+
+export async function startGatewayProcess(extra: Record<string, string>, timeoutMs = 20_000): Promise<GatewayProcess> {
+  const child: ChildProcess = spawn('npm', ['start'], {
+    cwd: REPO,
+    env: cleanEnv({ PORT: '0', ...extra }),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const stop = async () => {
+    if (child.pid === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid, 'SIGTERM');
+    await exited;
+  };
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`npm start printed no banner in ${timeoutMs} ms:\n${stdout}${stderr}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      const match = stdout.match(LISTENING);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${stdout}${stderr}`));
+    });
+  }).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  return { baseUrl, stdout: () => stdout, stderr: () => stderr, stop };
+}
