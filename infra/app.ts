@@ -1,7 +1,7 @@
 /**
  * `cdk.json`'s app: `npx cdk synth` / `npx cdk deploy`. Settings come from `-c NAME=value`
- * or the environment (see docs/deploy.md); a missing or malformed one stops synth with a
- * message naming it.
+ * or the environment (see the README's "Deploy" section); a missing or malformed one stops
+ * synth with a message naming it.
  */
 import { ConfigError, processEnv } from '../lib/config.js';
 import { createVoiceApp } from './voiceApp.js';

@@ -18,4 +18,16 @@ export const ROUTES = [
   { method: 'POST', path: '/api/v1/make_call', function: 'makeCall', authorized: false },
 ] as const satisfies readonly Route[];
 
-export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
+/** API Gateway's route key, e.g. `POST /api/v1/make_call`; for a route of ROUTES, exactly its key. */
+export type RouteKeyOf<R extends Pick<Route, 'method' | 'path'>> = R extends {
+  method: infer M extends string;
+  path: infer P extends string;
+}
+  ? `${M} ${P}`
+  : never;
+
+/** The route keys of ROUTES (what a per-route setting such as a throttle is keyed by). */
+export type RouteKey = RouteKeyOf<(typeof ROUTES)[number]>;
+
+export const routeKey = <R extends Pick<Route, 'method' | 'path'>>(route: R) =>
+  `${route.method} ${route.path}` as RouteKeyOf<R>;

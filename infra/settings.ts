@@ -13,6 +13,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigError, type Env, FIELDS, type FieldName, parseFields } from '../lib/config.js';
 import { FUNCTION_FIELDS, type FunctionName, SECRET_PLUMBING } from '../lib/functionFields.js';
+import type { RouteKey } from './routes.js';
 
 export const FUNCTION_NAMES = Object.keys(FUNCTION_FIELDS) as FunctionName[];
 
@@ -89,7 +90,7 @@ const optional =
 
 export type SecretReference = { name: string; arn?: undefined } | { arn: string; name?: undefined };
 
-/** The stack's own settings (not read by any function). Documented in docs/deploy.md. */
+/** The stack's own settings (not read by any function). Documented in the README's "Deploy" section. */
 export const STACK_KNOBS = {
   /** CloudFormation stack name, so one account can hold e.g. a staging and a production stack. */
   STACK_NAME: withDefault('VoiceService', stackName),
@@ -99,16 +100,56 @@ export const STACK_KNOBS = {
   ALARM_EMAIL: optional(email),
   /** How long API Gateway caches an authorizer decision, in seconds (0 turns caching off). */
   AUTHORIZER_CACHE_TTL: withDefault(300, integer(0, 3600)),
-  /** Stage-wide steady-state request rate (requests per second). */
+  /** The stage default steady-state request rate (requests per second), for any route without its own. */
   API_THROTTLE_RATE: withDefault(50, integer(1, 10_000)),
-  /** Stage-wide burst (requests). */
+  /** The stage default burst (requests). */
   API_THROTTLE_BURST: withDefault(100, integer(1, 5_000)),
+  // Per-route limits (ROUTE_THROTTLES): defaults there, never above the stage default.
+  /** GET /api/v1/call_token: steady-state requests per second. */
+  CALL_TOKEN_THROTTLE_RATE: optional(integer(1, 10_000)),
+  /** GET /api/v1/call_token: burst (requests). */
+  CALL_TOKEN_THROTTLE_BURST: optional(integer(1, 5_000)),
+  /** POST /api/v1/make_call: steady-state requests per second. */
+  MAKE_CALL_THROTTLE_RATE: optional(integer(1, 10_000)),
+  /** POST /api/v1/make_call: burst (requests). */
+  MAKE_CALL_THROTTLE_BURST: optional(integer(1, 5_000)),
   /** Retention of every log group the stack creates, in days. */
   LOG_RETENTION_DAYS: withDefault(RetentionDays.ONE_MONTH, retentionDays),
 } as const satisfies Record<string, Parser<unknown>>;
 
 export type StackKnob = keyof typeof STACK_KNOBS;
 export const STACK_KNOB_NAMES = Object.keys(STACK_KNOBS) as StackKnob[];
+
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+type RouteThrottleKnob = { readonly knob: StackKnob; readonly default: number };
+
+/**
+ * Each route's own throttle (a route setting on the `$default` stage), so that a flood on one
+ * route is refused there and leaves the other its share. Every route in ROUTES has an entry.
+ * A route's limit may not exceed the stage default (API_THROTTLE_RATE / API_THROTTLE_BURST):
+ * given higher, it is a settings error; unset, it is the default here or the stage default,
+ * whichever is lower.
+ *
+ * - call_token: the apps ask once per call and on app start, so 50/s, burst 100 (the stage
+ *   default) is far above normal use.
+ * - make_call: Twilio calls it once per outgoing call the apps place; 20/s, burst 40 is far
+ *   above the rate people start calls, and a flood of forged webhooks is refused there
+ *   instead of using up the stage (and the Lambda concurrency) the token requests need.
+ */
+export const ROUTE_THROTTLES = {
+  'GET /api/v1/call_token': {
+    rate: { knob: 'CALL_TOKEN_THROTTLE_RATE', default: 50 },
+    burst: { knob: 'CALL_TOKEN_THROTTLE_BURST', default: 100 },
+  },
+  'POST /api/v1/make_call': {
+    rate: { knob: 'MAKE_CALL_THROTTLE_RATE', default: 20 },
+    burst: { knob: 'MAKE_CALL_THROTTLE_BURST', default: 40 },
+  },
+} as const satisfies Record<RouteKey, { readonly rate: RouteThrottleKnob; readonly burst: RouteThrottleKnob }>;
 
 export interface StackSettings {
   /** Validated function settings that were given, as the functions will read them (trimmed). Unset ones are absent: the functions' own defaults apply. */
@@ -119,7 +160,10 @@ export interface StackSettings {
   readonly secret?: SecretReference;
   readonly alarmEmail?: string;
   readonly authorizerCacheTtlSeconds: number;
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** The stage default, for any route without its own. */
+  readonly throttle: Throttle;
+  /** Each route's own limits, at most the stage default. */
+  readonly routeThrottles: Readonly<Record<RouteKey, Throttle>>;
   readonly logRetention: RetentionDays;
 }
 
@@ -142,6 +186,25 @@ export function parseStackSettings(values: Env): StackSettings {
       problems.push(`${name} ${error.message}`);
     }
   }
+  const stage = knobs as { API_THROTTLE_RATE?: number; API_THROTTLE_BURST?: number };
+  const routeThrottles: Partial<Record<RouteKey, Throttle>> = {};
+  for (const [key, { rate, burst }] of Object.entries(ROUTE_THROTTLES) as [
+    RouteKey,
+    (typeof ROUTE_THROTTLES)[RouteKey],
+  ][]) {
+    const limit = (knob: RouteThrottleKnob, stageKnob: 'API_THROTTLE_RATE' | 'API_THROTTLE_BURST') => {
+      const given = knobs[knob.knob] as number | undefined;
+      const stageLimit = stage[stageKnob];
+      if (stageLimit === undefined) return knob.default; // the stage knob is malformed: already reported
+      if (given === undefined) return Math.min(knob.default, stageLimit);
+      if (given > stageLimit) problems.push(`${knob.knob} must not exceed ${stageKnob}, the stage default`);
+      return given;
+    };
+    routeThrottles[key] = {
+      rateLimit: limit(rate, 'API_THROTTLE_RATE'),
+      burstLimit: limit(burst, 'API_THROTTLE_BURST'),
+    };
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const functionSettings: Partial<Record<FieldName, string>> = {};
@@ -160,6 +223,7 @@ export function parseStackSettings(values: Env): StackSettings {
     ...(k.ALARM_EMAIL === undefined ? {} : { alarmEmail: k.ALARM_EMAIL }),
     authorizerCacheTtlSeconds: k.AUTHORIZER_CACHE_TTL,
     throttle: { rateLimit: k.API_THROTTLE_RATE, burstLimit: k.API_THROTTLE_BURST },
+    routeThrottles: routeThrottles as Record<RouteKey, Throttle>,
     logRetention: k.LOG_RETENTION_DAYS,
   };
 }

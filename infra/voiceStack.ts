@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -20,8 +20,8 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { SECRET_NAMES } from '../lib/config.js';
 import type { FunctionName } from '../lib/functionFields.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION, SIGNATURE_REJECTION } from '../lib/metricNames.js';
 import { FUNCTION_ENTRIES, LAMBDA_BUNDLING, SOURCE_MAP_ENV } from './bundling.js';
 import { ROUTES, routeKey } from './routes.js';
 import { environmentFields, FUNCTION_NAMES, type StackSettings } from './settings.js';
@@ -78,6 +78,39 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   authorizerError: '$context.authorizer.error',
 });
 
+/**
+ * The stack-created secret's initial SecretString. Frozen, byte for byte what deployed
+ * templates held when it was frozen (built from that day's keys): CloudFormation rewrites the stored secret whenever this
+ * string changes, which would wipe the values an operator put in. So it must NEVER change,
+ * not even when a secret key is added to or removed from lib/config.ts: it is deliberately a
+ * literal, not built from the list of secret keys. The functions name any key missing from
+ * the stored JSON at run time ("… is required but not set"), so a new key needs only a
+ * put-secret-value by the operator. The other way round, a key dropped from lib/config.ts
+ * stays in this placeholder (and in every filled secret), and the functions refuse unknown
+ * keys: a dropped key must stay known to them, at least as ignored.
+ */
+export const SECRET_PLACEHOLDER =
+  '{"TWILIO_API_KEY":"","TWILIO_API_KEY_SECRET":"","TWILIO_AUTH_TOKEN":"","TWILIO_SECONDARY_AUTH_TOKEN":"",' +
+  '"JWT_SECRET":"","JWT_PREVIOUS_SECRET":"","SLACK_WEBHOOK_URL":""}';
+
+/**
+ * Alarm thresholds, each a count in one five-minute period (≥ threshold alarms).
+ *
+ * - API 4xx ≥ 100: a few 401s (expired app tokens), 403s (scanners on make_call) and 429s
+ *   (route throttles) are background; 100 in five minutes (one every three seconds) is a
+ *   flood, or a fault such as a portal JWT secret mismatch that turns every token request
+ *   away.
+ * - WebhookRejected (signature) ≥ 5: Twilio signs every webhook, so a few rejections already
+ *   mean a wrong PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker.
+ * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
+ *   could not be read; a rotation put in now would not be seen.
+ */
+export const ALARM_THRESHOLDS = {
+  api4xx: 100,
+  signatureRejected: 5,
+  secretStale: 1,
+} as const;
+
 function routePath(fn: FunctionName): string {
   const route = ROUTES.find((r) => r.function === fn);
   if (!route) throw new Error(`No route serves ${fn}`);
@@ -112,7 +145,8 @@ export class VoiceStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // `$default`: request paths carry no stage prefix, so the routes are exactly /api/v1/….
-    new HttpStage(this, 'DefaultStage', {
+    // `throttle` is the stage default; each route gets its own limits below (routeSettings).
+    const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
@@ -141,6 +175,7 @@ export class VoiceStack extends Stack {
       identitySource: ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(settings.authorizerCacheTtlSeconds),
     });
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of ROUTES) {
       const key = routeKey(route);
       const reason = UNAUTHORIZED_ROUTE_REASONS[key];
@@ -159,7 +194,13 @@ export class VoiceStack extends Stack {
       if (!route.authorized && httpRoute && reason) {
         Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       }
+      const throttle = settings.routeThrottles[key];
+      // The L1 property is untyped JSON passed as is: CloudFormation's own casing.
+      routeSettings[key] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+      // API Gateway refuses route settings for a route that does not exist yet.
+      if (httpRoute) stage.node.addDependency(httpRoute);
     }
+    (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
 
     this.alarmTopic = this.alarms(settings);
 
@@ -184,9 +225,11 @@ export class VoiceStack extends Stack {
     if (settings.secret?.name) return Secret.fromSecretNameV2(this, 'Secrets', settings.secret.name);
     // Empty strings: no value in the template, and the functions refuse to run on them
     // ("JWT_SECRET is required but not set") until an operator puts the real ones in.
+    // A constant (SECRET_PLACEHOLDER), so no deploy ever rewrites what the operator put.
     const secret = new Secret(this, 'Secrets', {
-      description: 'Voice service secrets (JSON). Placeholders until filled with put-secret-value; see docs/deploy.md.',
-      secretObjectValue: Object.fromEntries(SECRET_NAMES.map((name) => [name, SecretValue.unsafePlainText('')])),
+      description:
+        'Voice service secrets (JSON). Placeholders until filled with put-secret-value; see the README, "Deploy".',
+      secretStringValue: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(secret).acknowledge({
@@ -194,7 +237,7 @@ export class VoiceStack extends Stack {
       reason:
         'The values are issued by third parties (Twilio API key and auth token, the portal JWT secret, the Slack ' +
         'webhook), so no rotation Lambda can create new ones; they are rotated by hand without downtime as ' +
-        'docs/deploy.md describes (JWT_PREVIOUS_SECRET, two overlapping Twilio API keys).',
+        'the README\'s "Deploy" section describes (JWT_PREVIOUS_SECRET, two overlapping Twilio API keys).',
     });
     return secret;
   }
@@ -255,6 +298,28 @@ export class VoiceStack extends Stack {
       alarm(`${id}Throttles`, `${name}: invocations throttled`, fn.metricThrottles({ period }), 1);
     }
     alarm('Api5xx', 'HTTP API answered 5xx', this.api.metricServerError({ period }), 1);
+    alarm(
+      'Api4xx',
+      `HTTP API answered ${ALARM_THRESHOLDS.api4xx}+ 4xx in 5 minutes (401/403/429): a flood, or every request refused`,
+      this.api.metricClientError({ period }),
+      ALARM_THRESHOLDS.api4xx,
+    );
+    // Powertools adds the `service` dimension to every metric: the alarm must name it too.
+    const custom = (metricName: string, dimensionsMap: Record<string, string>) =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic: Stats.SUM, period });
+    alarm(
+      'WebhookSignatureRejected',
+      'makeCall refused Twilio webhooks for a missing or wrong X-Twilio-Signature: Twilio always signs, so a wrong ' +
+        'PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker',
+      custom(METRIC.WebhookRejected, { ...SERVICE_DIMENSION, Reason: SIGNATURE_REJECTION }),
+      ALARM_THRESHOLDS.signatureRejected,
+    );
+    alarm(
+      'SecretStale',
+      'A function served secrets past SECRETS_CACHE_TTL because Secrets Manager could not be read',
+      custom(METRIC.SecretStale, { ...SERVICE_DIMENSION }),
+      ALARM_THRESHOLDS.secretStale,
+    );
     return topic;
   }
 }

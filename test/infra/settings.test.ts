@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/build.js';
+import { ROUTES, routeKey } from '../../infra/routes.js';
 import {
   environmentFields,
   FUNCTION_SETTING_NAMES,
   parseStackSettings,
+  ROUTE_THROTTLES,
   STACK_KNOB_NAMES,
   settingValues,
 } from '../../infra/settings.js';
@@ -39,6 +41,7 @@ describe('synth settings', () => {
         'EMERGENCY_NUMBERS',
         'PUBLIC_BASE_URL',
         'SECRETS_CACHE_TTL',
+        'SECRETS_MAX_STALE',
         'TWILIO_ACCOUNT_SID',
         'TWILIO_CALLER_IDS',
         'TWILIO_CALL_TIME_LIMIT',
@@ -50,7 +53,7 @@ describe('synth settings', () => {
       ].sort(),
     );
     for (const name of SECRET_NAMES) expect(FUNCTION_SETTING_NAMES).not.toContain(name);
-    expect(environmentFields('authorizer')).toEqual(['SECRET_ID', 'SECRETS_CACHE_TTL']);
+    expect(environmentFields('authorizer')).toEqual(['SECRET_ID', 'SECRETS_CACHE_TTL', 'SECRETS_MAX_STALE']);
   });
 
   it('accept the five required ones alone, with the documented defaults', () => {
@@ -60,6 +63,10 @@ describe('synth settings', () => {
       stackName: 'VoiceService',
       authorizerCacheTtlSeconds: 300,
       throttle: { rateLimit: 50, burstLimit: 100 },
+      routeThrottles: {
+        'GET /api/v1/call_token': { rateLimit: 50, burstLimit: 100 },
+        'POST /api/v1/make_call': { rateLimit: 20, burstLimit: 40 },
+      },
       logRetention: 30,
     });
   });
@@ -85,6 +92,10 @@ describe('synth settings', () => {
       AUTHORIZER_CACHE_TTL: '3601',
       API_THROTTLE_RATE: '0',
       API_THROTTLE_BURST: '1.5',
+      CALL_TOKEN_THROTTLE_RATE: '0',
+      CALL_TOKEN_THROTTLE_BURST: '-1',
+      MAKE_CALL_THROTTLE_RATE: '10001',
+      MAKE_CALL_THROTTLE_BURST: 'VALUE7',
       LOG_RETENTION_DAYS: '45',
       STACK_NAME: '9VALUE6',
     };
@@ -99,12 +110,63 @@ describe('synth settings', () => {
       'AUTHORIZER_CACHE_TTL',
       'API_THROTTLE_RATE',
       'API_THROTTLE_BURST',
+      'CALL_TOKEN_THROTTLE_RATE',
+      'CALL_TOKEN_THROTTLE_BURST',
+      'MAKE_CALL_THROTTLE_RATE',
+      'MAKE_CALL_THROTTLE_BURST',
       'LOG_RETENTION_DAYS',
     ]);
     expect(problems.join('\n')).not.toMatch(/VALUE/);
     expect(problems).toContain(
       'LOG_RETENTION_DAYS must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
     );
+  });
+
+  it('give every route of ROUTES its own throttle, from its own two settings', () => {
+    expect(Object.keys(ROUTE_THROTTLES).sort()).toEqual(ROUTES.map(routeKey).sort());
+    const knobs = Object.values(ROUTE_THROTTLES).flatMap(({ rate, burst }) => [rate.knob, burst.knob]);
+    expect(new Set(knobs).size).toBe(knobs.length);
+    for (const knob of knobs) expect(STACK_KNOB_NAMES).toContain(knob);
+  });
+
+  it('route throttles: each setting overrides its default', () => {
+    const settings = parseStackSettings({
+      ...SETTINGS,
+      CALL_TOKEN_THROTTLE_RATE: '30',
+      CALL_TOKEN_THROTTLE_BURST: '60',
+      MAKE_CALL_THROTTLE_RATE: '5',
+      MAKE_CALL_THROTTLE_BURST: ' 8 ',
+    });
+    expect(settings.routeThrottles).toEqual({
+      'GET /api/v1/call_token': { rateLimit: 30, burstLimit: 60 },
+      'POST /api/v1/make_call': { rateLimit: 5, burstLimit: 8 },
+    });
+    expect(settings.throttle).toEqual({ rateLimit: 50, burstLimit: 100 });
+  });
+
+  it('route throttles: may equal the stage default; above it is a ConfigError naming the setting', () => {
+    expect(
+      parseStackSettings({ ...SETTINGS, MAKE_CALL_THROTTLE_RATE: '50', MAKE_CALL_THROTTLE_BURST: '100' })
+        .routeThrottles['POST /api/v1/make_call'],
+    ).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(problemsOf({ ...SETTINGS, CALL_TOKEN_THROTTLE_RATE: '51', MAKE_CALL_THROTTLE_BURST: '101' })).toEqual([
+      'CALL_TOKEN_THROTTLE_RATE must not exceed API_THROTTLE_RATE, the stage default',
+      'MAKE_CALL_THROTTLE_BURST must not exceed API_THROTTLE_BURST, the stage default',
+    ]);
+    expect(() => parseStackSettings({ ...SETTINGS, API_THROTTLE_RATE: '10', MAKE_CALL_THROTTLE_RATE: '11' })).toThrow(
+      ConfigError,
+    );
+    expect(problemsOf({ ...SETTINGS, API_THROTTLE_RATE: '10', MAKE_CALL_THROTTLE_RATE: '11' })).toEqual([
+      'MAKE_CALL_THROTTLE_RATE must not exceed API_THROTTLE_RATE, the stage default',
+    ]);
+  });
+
+  it('route throttles: an unset one never exceeds a lowered stage default', () => {
+    const settings = parseStackSettings({ ...SETTINGS, API_THROTTLE_RATE: '10', API_THROTTLE_BURST: '30' });
+    expect(settings.routeThrottles).toEqual({
+      'GET /api/v1/call_token': { rateLimit: 10, burstLimit: 30 },
+      'POST /api/v1/make_call': { rateLimit: 10, burstLimit: 30 },
+    });
   });
 
   it('do not need any secret', () => {
