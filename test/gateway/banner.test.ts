@@ -4,12 +4,12 @@
  * SECRET_ID, through the real AWS SDK against a loopback Secrets Manager endpoint).
  */
 import { jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BannerInputs, bannerLines, type SignatureCheck } from '../../infra/local/banner.js';
 import { DEVELOPMENT_SETTINGS, localEnv } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { makeCallSignatureCheck } from '../../infra/local/signatureCheck.js';
-import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const BASE = 'http://127.0.0.1:3000';
 const JWT = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/;
@@ -145,16 +145,7 @@ describe('the banner with SECRET_ID: make_call’s secret read from Secrets Mana
     TWILIO_API_KEY_SECRET: 'api-key-secret-stored-in-secrets-manager',
     JWT_SECRET: 'jwt-secret-stored-in-secrets-manager',
   };
-  let endpoint: SecretsManagerEndpoint;
-  let restore: () => void;
-  beforeAll(async () => {
-    endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
-    restore = endpoint.useForAwsSdk();
-  });
-  afterAll(async () => {
-    restore();
-    await endpoint.close();
-  });
+  const endpoint = useSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
 
   it('warns that make_call does not check signatures when the secret has no TWILIO_AUTH_TOKEN', async () => {
     endpoint.behaviour = { secretString: JSON.stringify(STORED) };

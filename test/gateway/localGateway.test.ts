@@ -3,14 +3,12 @@
  * own answers, the authorizer in front of call_token, and the real functions behind.
  */
 import { request as httpRequest } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import { connect } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { jwtVerify } from 'jose';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGateway } from '../../infra/local/gateway.js';
-import { DEVELOPMENT_SETTINGS, localEnv } from '../../infra/local/localEnv.js';
-import { localHandlers } from '../../infra/local/localHandlers.js';
+import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
@@ -290,20 +288,9 @@ function send(
  * The real gateway and authorizer with both routes answering the event they were handed
  * as JSON: what the gateway builds, seen from the function's side, over real HTTP.
  */
-async function startEventEchoingGateway(): Promise<RunningGateway> {
-  const { env } = localEnv({}, {});
+function startEventEchoingGateway(): Promise<RunningGateway> {
   const echo = async (event: APIGatewayProxyEventV2) => ({ statusCode: 200, body: JSON.stringify(event) });
-  const server = createGateway({ ...localHandlers(env), callToken: echo, makeCall: echo });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    env,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return startLocalGateway({}, { callToken: echo, makeCall: echo });
 }
 
 const MAKE_CALL = '/api/v1/make_call';

@@ -8,17 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIELDS } from '../../lib/config.js';
+import { cleanEnv } from '../support/gatewayProcess.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The test's environment without any of the service's settings: a fresh machine. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of [...Object.keys(FIELDS), 'PORT']) if (!(name in extra)) delete env[name];
-  return env;
-}
 
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {

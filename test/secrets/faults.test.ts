@@ -4,7 +4,7 @@
  * secret cache on a clock the test moves. What each route answers, how often the store
  * is asked, how long a request waits, and how each route recovers by itself.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callToken from '../../functions/callToken.js';
 import * as makeCall from '../../functions/makeCall.js';
@@ -17,11 +17,7 @@ import type { MetricSink } from '../../lib/metrics.js';
 import { AUTH_TOKEN, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
-import {
-  type SecretBehaviour,
-  type SecretsManagerEndpoint,
-  startSecretsManagerEndpoint,
-} from '../support/secretsManagerEndpoint.js';
+import { type SecretBehaviour, useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 import { authorizerRequest, callTokenEvent } from '../token/events.js';
 import { SETTINGS } from '../token/settings.js';
 
@@ -47,16 +43,7 @@ const ENV: Env = {
 const TRY_LATER = sayTwiml(SAY.tryLater);
 const UNAVAILABLE = '{"status":"fail","error":{"code":99999,"msg":"Service temporarily unavailable"}}';
 
-let endpoint: SecretsManagerEndpoint;
-let restore: () => void;
-beforeAll(async () => {
-  endpoint = await startSecretsManagerEndpoint(GOOD);
-  restore = endpoint.useForAwsSdk();
-});
-afterAll(async () => {
-  restore();
-  await endpoint.close();
-});
+const endpoint = useSecretsManagerEndpoint(GOOD);
 beforeEach(() => {
   endpoint.behaviour = GOOD;
   endpoint.requests.length = 0;

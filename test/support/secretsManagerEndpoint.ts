@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export type SecretBehaviour =
   | { secretString: string }
@@ -26,8 +27,9 @@ export interface SecretsManagerEndpoint {
   close(): Promise<void>;
 }
 
-export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): Promise<SecretsManagerEndpoint> {
-  const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint;
+/** The endpoint, not yet listening: `listen()` gives it its URL. */
+function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpoint & { listen(): Promise<void> } {
+  const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint & { listen(): Promise<void> };
   let pending = 0;
   const server = createServer(async (request, response) => {
     pending += 1;
@@ -74,8 +76,10 @@ export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): P
       );
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint.listen = async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
   endpoint.idle = async () => {
     while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 2));
   };
@@ -100,5 +104,29 @@ export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): P
       server.closeAllConnections();
       server.close(() => resolve());
     });
+  return endpoint;
+}
+
+export async function startSecretsManagerEndpoint(behaviour: SecretBehaviour): Promise<SecretsManagerEndpoint> {
+  const endpoint = secretsManagerEndpoint(behaviour);
+  await endpoint.listen();
+  return endpoint;
+}
+
+/**
+ * For a test file or a `describe`: the endpoint listens, with the AWS SDK pointed at it,
+ * before its tests, and is closed (the SDK's environment restored) after them.
+ */
+export function useSecretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpoint {
+  const endpoint = secretsManagerEndpoint(behaviour);
+  let restore: (() => void) | undefined;
+  beforeAll(async () => {
+    await endpoint.listen();
+    restore = endpoint.useForAwsSdk();
+  });
+  afterAll(async () => {
+    restore?.();
+    await endpoint.close();
+  });
   return endpoint;
 }

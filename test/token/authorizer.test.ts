@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/authorizer.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
@@ -8,7 +8,7 @@ import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { openGate } from '../support/gates.js';
 import { legacyPortalToken, signRaw } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
-import { startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 import { authorizerRequest } from './events.js';
 
 const SECRET = 'current-portal-jwt-secret-0001';
@@ -332,16 +332,7 @@ describe('authorizer: a failing secret store is thrown, not denied', () => {
   });
 
   describe('with SECRET_ID and a Secrets Manager endpoint that fails', () => {
-    let endpoint: Awaited<ReturnType<typeof startSecretsManagerEndpoint>>;
-    let restore: () => void;
-    beforeAll(async () => {
-      endpoint = await startSecretsManagerEndpoint({ error: 'InternalServiceError', status: 500 });
-      restore = endpoint.useForAwsSdk();
-    });
-    afterAll(async () => {
-      restore();
-      await endpoint.close();
-    });
+    const endpoint = useSecretsManagerEndpoint({ error: 'InternalServiceError', status: 500 });
 
     it('throws for a valid token, logs an error, and asked the store', async () => {
       const { handler, log } = authorizer({ SECRET_ID: 'voice/authorizer-test' });

@@ -3,14 +3,14 @@
  * endpoint that speaks the GetSecretValue protocol; and from the environment without
  * SECRET_ID.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/callToken.js';
 import { ConfigError } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { parseSecretString, SecretStoreError, secretsFromEnv, secretsFromSecretsManager } from '../../lib/secrets.js';
 import { recordingLog } from '../support/recordingLog.js';
-import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 import { callTokenEvent } from './events.js';
 import { SETTINGS } from './settings.js';
 
@@ -22,16 +22,7 @@ const STORED = {
 const OK = { secretString: JSON.stringify(STORED) };
 const SECRET_ID = 'voice/test';
 
-let endpoint: SecretsManagerEndpoint;
-let restore: () => void;
-beforeAll(async () => {
-  endpoint = await startSecretsManagerEndpoint(OK);
-  restore = endpoint.useForAwsSdk();
-});
-afterAll(async () => {
-  restore();
-  await endpoint.close();
-});
+const endpoint = useSecretsManagerEndpoint(OK);
 beforeEach(() => {
   endpoint.behaviour = OK;
   endpoint.requests.length = 0;
