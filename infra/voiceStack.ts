@@ -33,7 +33,7 @@ export const ARCHITECTURE = Architecture.ARM_64;
 
 /**
  * Timeouts: makeCall answers Twilio, which gives a webhook 15 s; the authorizer sits in front
- * of every token request. Both cover a cold start plus the secret read (two 2 s attempts)
+ * of every token request. Both cover a cold start plus the secret read (at most 4 s, lib/secrets.ts)
  * plus the ≤ 1 s alert wait, and no more.
  */
 export const FUNCTION_SPECS = {
