@@ -5,14 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
-import {
-  answerCallWebhook,
-  answerWithoutConfig,
-  type CallWebhookAnswer,
-  type CallWebhookRequest,
-  MAKE_CALL_ORIGIN,
-  makeCallConfig,
-} from '../lib/callWebhook.js';
+import { answerCallWebhook, MAKE_CALL_ORIGIN, makeCallConfig, tryLater } from '../lib/callWebhook.js';
 import { type Env, processEnv } from '../lib/config.js';
 import type { ConfigLoader } from '../lib/functionConfig.js';
 import type { FunctionField } from '../lib/functionFields.js';
@@ -20,6 +13,7 @@ import type { HttpResponse } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
 export interface MakeCallDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'makeCall'>>;
@@ -38,26 +32,12 @@ export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
   };
 }
 
-function webhookRequest(event: APIGatewayProxyEventV2): CallWebhookRequest {
-  return {
-    routePath: event.routeKey.split(' ')[1] ?? event.rawPath,
-    rawPath: event.rawPath,
-    rawQueryString: event.rawQueryString,
-    headers: event.headers,
-    domainName: event.requestContext.domainName,
-    sourceIp: event.requestContext.http.sourceIp,
-    body: event.body,
-    isBase64Encoded: event.isBase64Encoded,
-    contentType: event.headers['content-type'],
-  };
-}
-
 export function createHandler(deps: MakeCallDeps) {
   const report = createReporter(deps, MAKE_CALL_ORIGIN);
   const options = { allowUnsignedRequests: deps.allowUnsignedRequests };
   return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
-    let answer: CallWebhookAnswer;
+    let answer: WebhookAnswer;
     let slackUrl: string | undefined;
     try {
       const loaded = await deps.config.read();
@@ -65,11 +45,9 @@ export function createHandler(deps: MakeCallDeps) {
       await report.secretHealth(loaded, slackUrl);
       answer = answerCallWebhook(request, loaded.config, options);
     } catch (error) {
-      answer = answerWithoutConfig(request, error, options);
+      answer = answerWithoutConfig(request, error, options, tryLater());
     }
-    report.write(answer.log, answer.logCap);
-    report.metrics.count(answer.metric.name, answer.metric.dimensions);
-    await report.alert(answer.alert, slackUrl).catch(() => undefined);
+    await report.perform(answer, slackUrl);
     return answer.response;
   };
 }

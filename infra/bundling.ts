@@ -13,6 +13,7 @@ export const FUNCTION_ENTRIES = {
   authorizer: 'functions/authorizer.ts',
   callToken: 'functions/callToken.ts',
   makeCall: 'functions/makeCall.ts',
+  callEvents: 'functions/callEvents.ts',
 } as const satisfies Record<FunctionName, string>;
 
 /**

@@ -3,6 +3,7 @@
  * on a laptop is what is deployed.
  */
 import type { FunctionName } from '../lib/functionFields.js';
+import { ROUTE_PATHS } from '../lib/routePaths.js';
 
 export interface Route {
   method: 'GET' | 'POST';
@@ -13,9 +14,12 @@ export interface Route {
 }
 
 export const ROUTES = [
-  { method: 'GET', path: '/api/v1/call_token', function: 'callToken', authorized: true },
+  { method: 'GET', path: ROUTE_PATHS.callToken, function: 'callToken', authorized: true },
   // Twilio cannot send a bearer token; makeCall verifies Twilio's signature instead.
-  { method: 'POST', path: '/api/v1/make_call', function: 'makeCall', authorized: false },
+  { method: 'POST', path: ROUTE_PATHS.makeCall, function: 'makeCall', authorized: false },
+  // Twilio's status callbacks, signed like make_call; one small function serves both.
+  { method: 'POST', path: ROUTE_PATHS.dialStatus, function: 'callEvents', authorized: false },
+  { method: 'POST', path: ROUTE_PATHS.callStatus, function: 'callEvents', authorized: false },
 ] as const satisfies readonly Route[];
 
 /** API Gateway's route key, e.g. `POST /api/v1/make_call`; for a route of ROUTES, exactly its key. */

@@ -9,7 +9,12 @@ import type { Config } from './config.js';
 
 export type DialPolicy = Pick<
   Config,
-  'TWILIO_FROM' | 'TWILIO_CALLER_IDS' | 'DEFAULT_COUNTRY' | 'ALLOWED_DIAL_COUNTRIES' | 'EMERGENCY_NUMBERS'
+  | 'TWILIO_FROM'
+  | 'TWILIO_CALLER_IDS'
+  | 'DEFAULT_COUNTRY'
+  | 'ALLOWED_DIAL_COUNTRIES'
+  | 'EMERGENCY_NUMBERS'
+  | 'SUPPORT_NUMBER'
 >;
 
 export interface CallParams {
@@ -27,6 +32,8 @@ export type CallDecision =
   | { kind: 'invalid'; to: string }
   | { kind: 'blocked'; to: string; reason: string }
   | { kind: 'number'; number: string; callerId: string }
+  /** The support line: SUPPORT_NUMBER, with the company's caller ID. */
+  | { kind: 'support'; number: string; callerId: string }
   | { kind: 'client'; identity: string; callerId: string };
 
 /** The legacy controller's test for "this is a phone number". */
@@ -36,12 +43,24 @@ const BLOCKED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
 /** Text XML 1.0 can carry (its `Char` production): no control characters, lone surrogates, U+FFFE or U+FFFF. */
 const XML_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-type ParsedNumber = { e164: string; country: string | undefined; type: string | undefined; valid: boolean };
+type ParsedNumber = {
+  e164: string;
+  national: string;
+  country: string | undefined;
+  type: string | undefined;
+  valid: boolean;
+};
 
 function parseNumber(text: string, defaultCountry: string): ParsedNumber | undefined {
   try {
     const number = parsePhoneNumberWithError(text, defaultCountry as CountryCode);
-    return { e164: number.number, country: number.country, type: number.getType(), valid: number.isValid() };
+    return {
+      e164: number.number,
+      national: number.nationalNumber,
+      country: number.country,
+      type: number.getType(),
+      valid: number.isValid(),
+    };
   } catch {
     return undefined;
   }
@@ -79,9 +98,16 @@ function routeToNumber(to: string, params: CallParams, policy: DialPolicy): Call
   return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy) };
 }
 
+/** What the apps send as `to` for the support line. */
+export const SUPPORT_DESTINATION = 'support';
+
 export function routeCall(params: CallParams, policy: DialPolicy): CallDecision {
   const to = params.to?.trim() ?? '';
   if (to === '') return { kind: 'greeting' };
+  // The operator chose this number: no country check; checked against the metadata at load.
+  if (policy.SUPPORT_NUMBER && to.toLowerCase() === SUPPORT_DESTINATION) {
+    return { kind: 'support', number: policy.SUPPORT_NUMBER, callerId: policy.TWILIO_FROM };
+  }
   if (PHONE_PATTERN.test(to)) return routeToNumber(to, params, policy);
   const identity = to.startsWith('client:') ? to.slice('client:'.length) : to;
   if (!CLIENT_IDENTITY.test(identity)) return { kind: 'invalid', to };
@@ -98,6 +124,15 @@ export function dialPolicyProblems(policy: DialPolicy): string[] {
   if (!isSupportedCountry(policy.DEFAULT_COUNTRY)) problems.push('DEFAULT_COUNTRY is not a country with phone numbers');
   if (!policy.ALLOWED_DIAL_COUNTRIES.every((country) => isSupportedCountry(country))) {
     problems.push('ALLOWED_DIAL_COUNTRIES has an entry that is not a country with phone numbers');
+  }
+  if (policy.SUPPORT_NUMBER) {
+    const support = parseNumber(policy.SUPPORT_NUMBER, policy.DEFAULT_COUNTRY);
+    if (support && policy.EMERGENCY_NUMBERS.includes(support.national)) {
+      problems.push('SUPPORT_NUMBER is an emergency number');
+    } else if (!support?.valid) problems.push('SUPPORT_NUMBER is not a valid phone number');
+    else if (support.type && BLOCKED_TYPES.has(support.type)) {
+      problems.push(`SUPPORT_NUMBER is a ${support.type.toLowerCase().replace('_', '-')} number`);
+    }
   }
   return problems;
 }

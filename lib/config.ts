@@ -60,6 +60,12 @@ const integer = (min: number, max: number) => (value: string) => {
 
 const text = (value: string) => value;
 
+/** `true` or `false`, nothing else: a typo must not silently mean either. */
+const boolean = (value: string) => {
+  if (value !== 'true' && value !== 'false') throw new Problem('must be true or false');
+  return value === 'true';
+};
+
 const secretText = (minLength: number) => (value: string) => {
   if (value.length < minLength) throw new Problem(`must be at least ${minLength} characters long`);
   return value;
@@ -134,6 +140,17 @@ export const FIELDS = {
     secret: false,
     parse: withDefault<readonly string[]>(['911', '112', '999', '000', '110', '119', '118', '933'], list(digits)),
   },
+  // The life of a call (environment): all off by default, so make_call's TwiML stays the original's.
+  /** `<Dial action=".../dial_status">`: Twilio reports how the dial ended, and the caller hears why. */
+  DIAL_ACTION: { secret: false, parse: withDefault(false, boolean) },
+  /** `<Dial timeout>`: seconds the callee's phone or app rings. */
+  DIAL_TIMEOUT: { secret: false, parse: withDefault(30, integer(5, 60)) },
+  /** `<Dial answerOnBridge>`: the caller hears ringing until the callee answers. */
+  ANSWER_ON_BRIDGE: { secret: false, parse: withDefault(false, boolean) },
+  /** `statusCallback` on every `<Number>` and `<Client>`: call status and duration. */
+  CALL_STATUS_CALLBACK: { secret: false, parse: withDefault(false, boolean) },
+  /** The support line: `to=support` dials this number (checked against the phone metadata at load). */
+  SUPPORT_NUMBER: { secret: false, parse: optional(e164) },
   // Plumbing (environment)
   SECRET_ID: { secret: false, parse: optional(text) },
   SECRETS_CACHE_TTL: { secret: false, parse: withDefault(300, integer(0, 86400)) },

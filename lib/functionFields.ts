@@ -26,10 +26,17 @@ export const FUNCTION_FIELDS = {
     'ALLOWED_DIAL_COUNTRIES',
     'EMERGENCY_NUMBERS',
     'PUBLIC_BASE_URL',
+    'DIAL_ACTION',
+    'DIAL_TIMEOUT',
+    'ANSWER_ON_BRIDGE',
+    'CALL_STATUS_CALLBACK',
+    'SUPPORT_NUMBER',
     'TWILIO_AUTH_TOKEN',
     'TWILIO_SECONDARY_AUTH_TOKEN',
     'SLACK_WEBHOOK_URL',
   ],
+  // Twilio's status webhooks (dial_status, call_status): verified like make_call, nothing to dial.
+  callEvents: ['PUBLIC_BASE_URL', 'TWILIO_AUTH_TOKEN', 'TWILIO_SECONDARY_AUTH_TOKEN', 'SLACK_WEBHOOK_URL'],
 } as const satisfies Record<string, readonly FieldName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_FIELDS;

@@ -25,6 +25,12 @@ export const METRIC = {
   WebhookRejected: 'WebhookRejected',
   /** make_call could not decide (configuration or secret store); the caller heard "try again later". */
   WebhookFailed: 'WebhookFailed',
+  /** How a `<Dial>` ended (dial_status); dimensions Status and Leg. */
+  DialOutcome: 'DialOutcome',
+  /** A leg's length in seconds when it completed (call_status); dimensions Leg and Status. */
+  CallDuration: 'CallDuration',
+  /** Legs that ended (call_status); dimension Status. */
+  CallsCompleted: 'CallsCompleted',
   /** A request was served with secrets past SECRETS_CACHE_TTL because the store could not be read. */
   SecretStale: 'SecretStale',
 } as const;

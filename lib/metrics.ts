@@ -8,17 +8,20 @@ import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from './metricNames.
 
 export interface MetricSink {
   count(name: MetricName, dimensions?: Record<string, string>): void;
+  seconds(name: MetricName, value: number, dimensions?: Record<string, string>): void;
 }
 
-export const noMetrics: MetricSink = { count: () => undefined };
+export const noMetrics: MetricSink = { count: () => undefined, seconds: () => undefined };
 
 export function powertoolsMetrics(): MetricSink {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const add = (name: MetricName, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions: Record<string, string>) => {
+    const metric = metrics.singleMetric();
+    for (const [dimension, dimensionValue] of Object.entries(dimensions)) metric.addDimension(dimension, dimensionValue);
+    metric.addMetric(name, unit, value);
+  };
   return {
-    count(name, dimensions = {}) {
-      const metric = metrics.singleMetric();
-      for (const [dimension, value] of Object.entries(dimensions)) metric.addDimension(dimension, value);
-      metric.addMetric(name, MetricUnit.Count, 1);
-    },
+    count: (name, dimensions = {}) => add(name, MetricUnit.Count, 1, dimensions),
+    seconds: (name, value, dimensions = {}) => add(name, MetricUnit.Seconds, value, dimensions),
   };
 }

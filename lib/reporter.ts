@@ -9,6 +9,7 @@ import { type MetricSink, noMetrics } from './metrics.js';
 import type { Gate } from './rateLimits.js';
 import { type AlertSpec, type LogLine, secretNoticeReport } from './secretHealth.js';
 import type { SecretNotice } from './secrets.js';
+import type { WebhookAnswer } from './twilioWebhook.js';
 
 /** The dependencies a handler reports through; the gates default to the documented caps. */
 export interface ReportingDeps {
@@ -26,6 +27,8 @@ export interface Reporter {
   capped: CappedLog;
   metrics: MetricSink;
   write(line: LogLine, cap?: string): void;
+  /** A webhook's answer: its log line, its metrics and its alert. */
+  perform(answer: WebhookAnswer, webhookUrl: string | undefined): Promise<void>;
   alert(spec: AlertSpec | undefined, webhookUrl: string | undefined): Promise<void>;
   /** The secret cache's notices, and SecretStale for a request served with stale secrets. */
   secretHealth(
@@ -55,6 +58,14 @@ export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Report
     metrics,
     write,
     alert,
+    async perform(answer, webhookUrl) {
+      write(answer.log, answer.logCap);
+      for (const metric of answer.metrics) {
+        if (metric.seconds === undefined) metrics.count(metric.name, metric.dimensions);
+        else metrics.seconds(metric.name, metric.seconds, metric.dimensions);
+      }
+      await alert(answer.alert, webhookUrl).catch(() => undefined);
+    },
     async secretHealth(loaded, webhookUrl) {
       if (webhookUrl) lastWebhookUrl = webhookUrl;
       if (loaded.stale) metrics.count(METRIC.SecretStale);

@@ -1,4 +1,4 @@
-/** TwiML for a routing decision, rendered by twilio's own VoiceResponse (it escapes). */
+/** TwiML for the voice webhooks, rendered by twilio's own VoiceResponse (it escapes). */
 import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 import type { CallDecision } from './callRouting.js';
 
@@ -10,6 +10,10 @@ export const MESSAGES = {
   blocked: 'Calls to this number are not allowed. Good bye.',
   /** Our failure (configuration, secret store): nothing was dialed. */
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
+  // How a dial ended (dial_status).
+  busy: 'The person you called is busy. Please try again later. Good bye.',
+  noAnswer: 'The person you called is not answering. Please try again later. Good bye.',
+  notConnected: 'The call could not be connected. Please try again later. Good bye.',
 } as const;
 
 /** A response that only speaks. */
@@ -19,14 +23,56 @@ export function sayTwiml(message: string): string {
   return response.toString();
 }
 
-export function callTwiml(decision: CallDecision, timeLimit: number): string {
+/** A response that ends the call. */
+export function hangupTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
+
+/** What a `<Dial>` carries besides its caller ID. Unset options add no attribute. */
+export interface DialOptions {
+  timeLimit: number;
+  /** `action` (POST): where Twilio reports how the dial ended; `?leg=number|client` is appended. */
+  actionUrl?: string;
+  timeout?: number;
+  answerOnBridge?: boolean;
+  /** `statusCallback` on the `<Number>` or `<Client>`, with every event, POST. */
+  statusCallbackUrl?: string;
+}
+
+/** Every event of a leg; VoiceResponse writes them space-separated. */
+export const STATUS_CALLBACK_EVENTS = ['initiated', 'ringing', 'answered', 'completed'] as const;
+
+function dialAttributes(leg: 'number' | 'client', callerId: string, options: DialOptions) {
+  return {
+    callerId,
+    timeLimit: options.timeLimit,
+    ...(options.actionUrl ? { action: `${options.actionUrl}?leg=${leg}`, method: 'POST' } : {}),
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    ...(options.answerOnBridge ? { answerOnBridge: true } : {}),
+  };
+}
+
+function nounAttributes(options: DialOptions) {
+  return options.statusCallbackUrl
+    ? {
+        statusCallback: options.statusCallbackUrl,
+        statusCallbackEvent: [...STATUS_CALLBACK_EVENTS],
+        statusCallbackMethod: 'POST',
+      }
+    : {};
+}
+
+export function callTwiml(decision: CallDecision, options: DialOptions): string {
   const response = new VoiceResponse();
   switch (decision.kind) {
     case 'number':
-      response.dial({ callerId: decision.callerId, timeLimit }).number(decision.number);
+    case 'support':
+      response.dial(dialAttributes('number', decision.callerId, options)).number(nounAttributes(options), decision.number);
       break;
     case 'client':
-      response.dial({ callerId: decision.callerId, timeLimit }).client(decision.identity);
+      response.dial(dialAttributes('client', decision.callerId, options)).client(nounAttributes(options), decision.identity);
       break;
     default:
       return sayTwiml(MESSAGES[decision.kind]);

@@ -44,6 +44,8 @@ function signingKeyFor(secret: string): KeyObject {
 export interface IssuedVoiceToken {
   token: string;
   identity_prefix: string;
+  /** Seconds the token is valid (TWILIO_TOKEN_TTL): the app refreshes it before placing a call. */
+  expires_in: number;
 }
 
 export function issueVoiceToken(config: VoiceTokenConfig, userId: string, platform: PushPlatform): IssuedVoiceToken {
@@ -61,5 +63,5 @@ export function issueVoiceToken(config: VoiceTokenConfig, userId: string, platfo
       outgoingApplicationSid: config.TWILIO_ML_APP_SID,
     }),
   );
-  return { token: accessToken.toJwt(), identity_prefix: prefix };
+  return { token: accessToken.toJwt(), identity_prefix: prefix, expires_in: config.TWILIO_TOKEN_TTL };
 }

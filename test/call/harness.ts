@@ -35,6 +35,9 @@ export const SAY = {
   invalid: 'The number you dialed is not valid. Good bye.',
   blocked: 'Calls to this number are not allowed. Good bye.',
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
+  busy: 'The person you called is busy. Please try again later. Good bye.',
+  noAnswer: 'The person you called is not answering. Please try again later. Good bye.',
+  notConnected: 'The call could not be connected. Please try again later. Good bye.',
 } as const;
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';

@@ -59,7 +59,7 @@ function service(env: Env = ENV) {
   const deps = {
     log: logs,
     alert: async (alert: VendorAlert) => void alerts.push(alert),
-    metrics: { count: (name) => void metrics.push(name) } satisfies MetricSink,
+    metrics: { count: (name) => void metrics.push(name), seconds: (name) => void metrics.push(name) } satisfies MetricSink,
   };
   const authorize = authorizer.createHandler({
     ...deps,

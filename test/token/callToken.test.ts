@@ -42,7 +42,7 @@ async function issuedToken(response: { body: string }, secret: string = SETTINGS
 }
 
 describe('GET /api/v1/call_token: a token for the signed-in user', () => {
-  it('answers 200 with the success envelope holding token and identity_prefix', async () => {
+  it('answers 200 with the success envelope holding token, identity_prefix and expires_in', async () => {
     const { handler } = callToken();
 
     const response = await handler(callTokenEvent());
@@ -51,7 +51,18 @@ describe('GET /api/v1/call_token: a token for the signed-in user', () => {
     const body = JSON.parse(response.body);
     expect(Object.keys(body)).toEqual(['status', 'data']);
     expect(body.status).toBe('success');
-    expect(Object.keys(body.data).sort()).toEqual(['identity_prefix', 'token']);
+    expect(Object.keys(body.data).sort()).toEqual(['expires_in', 'identity_prefix', 'token']);
+  });
+
+  it('says in expires_in how many seconds the token lives: TWILIO_TOKEN_TTL, as its own exp claim says', async () => {
+    const { handler } = callToken(settings({ TWILIO_TOKEN_TTL: '900' }));
+
+    const response = await handler(callTokenEvent());
+
+    const { expires_in } = JSON.parse(response.body).data;
+    const { payload } = await issuedToken(response);
+    expect(expires_in).toBe(900);
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(900);
   });
 
   it('sends Content-Type application/json and Cache-Control no-store with the token', async () => {

@@ -1,0 +1,10 @@
+/**
+ * The API's paths. `infra/routes.ts` builds the one route table from them; the webhooks
+ * read them to hand Twilio the URLs of the next steps of a call (lib never imports infra).
+ */
+export const ROUTE_PATHS = {
+  callToken: '/api/v1/call_token',
+  makeCall: '/api/v1/make_call',
+  dialStatus: '/api/v1/dial_status',
+  callStatus: '/api/v1/call_status',
+} as const;

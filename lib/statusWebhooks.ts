@@ -1,0 +1,146 @@
+/**
+ * Twilio's status webhooks, as pure decisions like make_call's: `dial_status` (the
+ * `<Dial action>`: how the dial ended, and what the caller hears then) and `call_status`
+ * (each leg's `statusCallback` events: status and duration). Both are verified by the one
+ * webhook verifier before anything is read.
+ */
+import type { VendorAlert } from './alerts.js';
+import { type HttpResponse, plainText, twiml } from './httpResponses.js';
+import { METRIC } from './metricNames.js';
+import { ROUTE_PATHS } from './routePaths.js';
+import { hangupTwiml, MESSAGES, sayTwiml } from './twiml.js';
+import {
+  verifyWebhook,
+  type WebhookAnswer,
+  type WebhookConfig,
+  type WebhookOptions,
+  type WebhookRequest,
+} from './twilioWebhook.js';
+import { param, type WebhookParams } from './webhookBody.js';
+
+export const CALL_EVENTS_ORIGIN = {
+  vendorApi: 'call_events',
+  originApi: '[POST] /api/v1/dial_status, /api/v1/call_status',
+} as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
+
+/** Twilio's final statuses of a dial or a leg; anything else is counted as `other`. */
+const FINAL_STATUSES = ['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled'] as const;
+type FinalStatus = (typeof FINAL_STATUSES)[number];
+const isFinal = (status: string | undefined): status is FinalStatus =>
+  (FINAL_STATUSES as readonly (string | undefined)[]).includes(status);
+/** A metric dimension takes only values we know: a signed request still decides nothing unbounded. */
+const statusDimension = (status: string | undefined) => (isFinal(status) ? status : 'other');
+
+export type Leg = 'number' | 'client' | 'unknown';
+
+/** A logged parameter: Twilio's, but kept short whatever it holds. */
+const shown = (params: WebhookParams, name: string) => param(params, name)?.slice(0, 64);
+
+/** The leg of a dial_status request, from the `leg` the action URL carries (signed with it). */
+function dialLeg(rawQueryString: string): Leg {
+  const leg = new URLSearchParams(rawQueryString).get('leg');
+  return leg === 'number' || leg === 'client' ? leg : 'unknown';
+}
+
+/** The leg of a call_status event, from whom Twilio called. */
+function calledLeg(params: WebhookParams): Leg {
+  const to = param(params, 'To');
+  if (!to) return 'unknown';
+  return to.startsWith('client:') ? 'client' : 'number';
+}
+
+/** What the caller hears once the dial has ended. */
+export function dialOutcomeTwiml(status: string | undefined): string {
+  switch (status) {
+    case 'completed':
+    case 'answered':
+      return hangupTwiml();
+    case 'busy':
+      return sayTwiml(MESSAGES.busy);
+    case 'no-answer':
+      return sayTwiml(MESSAGES.noAnswer);
+    default:
+      return sayTwiml(MESSAGES.notConnected);
+  }
+}
+
+/** For a failure of ours after a dial: end the call, which has nothing left to do. */
+export const dialStatusFailure = () => twiml(hangupTwiml());
+/** For a failure of ours on a status event: Twilio records it; nothing else depends on the answer. */
+export const callStatusFailure = () => plainText(503, 'Service Unavailable');
+
+export function answerDialStatus(
+  request: WebhookRequest,
+  config: WebhookConfig,
+  options: WebhookOptions,
+): WebhookAnswer {
+  const verified = verifyWebhook(request, config, options, dialStatusFailure());
+  if (!verified.verified) return verified.answer;
+  const { params } = verified;
+  const status = param(params, 'DialCallStatus');
+  const leg = dialLeg(request.rawQueryString);
+  return {
+    response: twiml(dialOutcomeTwiml(status)),
+    log: {
+      level: 'info',
+      message: 'Dial ended',
+      attributes: {
+        callSid: shown(params, 'CallSid'),
+        dialCallSid: shown(params, 'DialCallSid'),
+        dialCallStatus: shown(params, 'DialCallStatus'),
+        dialCallDuration: shown(params, 'DialCallDuration'),
+        leg,
+      },
+    },
+    metrics: [{ name: METRIC.DialOutcome, dimensions: { Status: statusDimension(status), Leg: leg } }],
+  };
+}
+
+const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
+
+export function answerCallStatus(
+  request: WebhookRequest,
+  config: WebhookConfig,
+  options: WebhookOptions,
+): WebhookAnswer {
+  const verified = verifyWebhook(request, config, options, callStatusFailure());
+  if (!verified.verified) return verified.answer;
+  const { params } = verified;
+  const status = param(params, 'CallStatus');
+  const leg = calledLeg(params);
+  const duration = Number(param(params, 'CallDuration'));
+  const metrics: WebhookAnswer['metrics'] =
+    isFinal(status) && status !== 'answered'
+      ? [
+          {
+            name: METRIC.CallDuration,
+            dimensions: { Leg: leg, Status: status },
+            seconds: Number.isFinite(duration) && duration >= 0 ? duration : 0,
+          },
+          { name: METRIC.CallsCompleted, dimensions: { Status: status } },
+        ]
+      : [];
+  return {
+    response: noContent(),
+    log: {
+      level: 'info',
+      message: 'Call status',
+      attributes: {
+        callSid: shown(params, 'CallSid'),
+        parentCallSid: shown(params, 'ParentCallSid'),
+        callStatus: shown(params, 'CallStatus'),
+        direction: shown(params, 'Direction'),
+        sequenceNumber: shown(params, 'SequenceNumber'),
+        ...(param(params, 'CallDuration') === undefined ? {} : { callDuration: shown(params, 'CallDuration') }),
+        leg,
+      },
+    },
+    metrics,
+  };
+}
+
+/** The two routes this module answers, by the route's path. */
+export const CALL_EVENT_ROUTES = {
+  [ROUTE_PATHS.dialStatus]: { answer: answerDialStatus, ourFailure: dialStatusFailure },
+  [ROUTE_PATHS.callStatus]: { answer: answerCallStatus, ourFailure: callStatusFailure },
+} as const;
