@@ -44,14 +44,22 @@ export interface DialOptions {
 /** Every event of a leg; VoiceResponse writes them space-separated. */
 export const STATUS_CALLBACK_EVENTS = ['initiated', 'ringing', 'answered', 'completed'] as const;
 
+/**
+ * Attributes in name order: how twilio's Python helper writes them (the legacy controller's
+ * library), so the TwiML is byte for byte the original's with every setting on or off.
+ */
+function sortedByName<T extends Record<string, unknown>>(attributes: T): T {
+  return Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
+}
+
 function dialAttributes(leg: 'number' | 'client', callerId: string, options: DialOptions) {
-  return {
+  return sortedByName({
     callerId,
     timeLimit: options.timeLimit,
     ...(options.actionUrl ? { action: `${options.actionUrl}?leg=${leg}`, method: 'POST' } : {}),
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.answerOnBridge ? { answerOnBridge: true } : {}),
-  };
+  });
 }
 
 function nounAttributes(options: DialOptions) {

@@ -7,11 +7,18 @@
  * - declared differences → our TwiML is byte-identical to `expected` (the Python helper's
  *   rendering with the values the rules call for) and obeys each named rule, checked
  *   specifically below.
+ * The corpus runs with the settings that add <Dial> attributes unset and set explicitly
+ * off (the TwiML must not change), and the fixture's `settingsOn` section runs the inputs
+ * the original dialed with them on (and PUBLIC_BASE_URL, SUPPORT_NUMBER): our TwiML is
+ * byte-identical to `expected`, the Python helper's rendering with the same attributes
+ * (attributes sorted by name, as the helper writes them), and every
+ * <Dial> carries exactly the attributes the settings ask for.
  */
 import { readFileSync } from 'node:fs';
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
-import { callEvent, callHandler, type SentAlert, twimlBody } from './harness.js';
+import type { Env } from '../../lib/config.js';
+import { callEvent, callHandler, ROUTE_PATH, type SentAlert, twimlBody } from './harness.js';
 import { parseXml, type TwimlSummary, twimlSummary, type XmlElement } from './xml.js';
 
 interface ConformanceCase {
@@ -33,36 +40,118 @@ type FixtureConfig = {
   EMERGENCY_NUMBERS: string;
 };
 
+type SettingsOnConfig = FixtureConfig & {
+  PUBLIC_BASE_URL: string;
+  DIAL_ACTION: 'true';
+  DIAL_TIMEOUT: string;
+  ANSWER_ON_BRIDGE: 'true';
+  CALL_STATUS_CALLBACK: 'true';
+  SUPPORT_NUMBER: string;
+};
+
 const fixture = JSON.parse(readFileSync('test/fixtures/conformance/make_call.json', 'utf8')) as {
   config: FixtureConfig;
   messages: Record<'greeting' | 'emergency' | 'invalid' | 'blocked', string>;
   rules: Record<string, string>;
   cases: ConformanceCase[];
+  settingsOn: {
+    config: SettingsOnConfig;
+    /** `{leg}` in `action` is `number` or `client`. */
+    dialAttributes: { action: string; method: string; timeout: string; answerOnBridge: string };
+    nounAttributes: { statusCallback: string; statusCallbackEvent: string; statusCallbackMethod: string };
+    /** The order in which we write a <Dial>'s attributes. */
+    attributeOrder: string[];
+    cases: ConformanceCase[];
+  };
 };
 
 const AUTH_TOKEN = 'conformance-auth-token-52f0c1d9';
 const env: FixtureConfig & { TWILIO_AUTH_TOKEN: string } = { ...fixture.config, TWILIO_AUTH_TOKEN: AUTH_TOKEN };
+const on = fixture.settingsOn;
+const SETTINGS = ['DIAL_ACTION', 'DIAL_TIMEOUT', 'ANSWER_ON_BRIDGE', 'CALL_STATUS_CALLBACK', 'SUPPORT_NUMBER'] as const;
+
+/** A configuration the corpus runs in: its environment, the URL Twilio signs, and how its TwiML must look. */
+interface Run {
+  env: Env;
+  /** PUBLIC_BASE_URL + the route: the URL Twilio signs when PUBLIC_BASE_URL is set. */
+  signBase?: string;
+  /** The TwiML summarised, once it is checked to be one the configuration allows (throws otherwise). */
+  summary: (xml: string) => TwimlSummary;
+}
+
+const settingsUnset: Run = { env, summary: twimlSummary };
+/** Off, said explicitly: DIAL_TIMEOUT and PUBLIC_BASE_URL set too, SUPPORT_NUMBER empty. None may change the TwiML. */
+const settingsExplicitlyOff: Run = {
+  env: {
+    ...env,
+    DIAL_ACTION: 'false',
+    DIAL_TIMEOUT: '45',
+    ANSWER_ON_BRIDGE: 'false',
+    CALL_STATUS_CALLBACK: 'false',
+    SUPPORT_NUMBER: '',
+    PUBLIC_BASE_URL: on.config.PUBLIC_BASE_URL,
+  },
+  signBase: `${on.config.PUBLIC_BASE_URL}${ROUTE_PATH}`,
+  summary: twimlSummary,
+};
+const settingsOn: Run = {
+  env: { ...on.config, TWILIO_AUTH_TOKEN: AUTH_TOKEN },
+  signBase: `${on.config.PUBLIC_BASE_URL}${ROUTE_PATH}`,
+  summary: settingsOnSummary,
+};
 const ownedNumbers = [env.TWILIO_FROM, ...env.TWILIO_CALLER_IDS.split(',')];
 const allowedCountries = env.ALLOWED_DIAL_COUNTRIES.split(',');
 const emergencyNumbers = env.EMERGENCY_NUMBERS.split(',');
 /** A character outside XML 1.0's Char production. */
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
-async function ours(input: ConformanceCase['input'], encoding: 'form' | 'json') {
-  const { handler, alerts } = callHandler(env);
+async function ours(input: ConformanceCase['input'], encoding: 'form' | 'json', run: Run) {
+  const { handler, alerts } = callHandler(run.env);
   const params = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const response = await handler(callEvent({ params, encoding, token: AUTH_TOKEN }));
+  const signBase = run.signBase ? { signBase: run.signBase } : {};
+  const response = await handler(callEvent({ params, encoding, token: AUTH_TOKEN, ...signBase }));
   return { body: twimlBody(response), alerts };
 }
 
-/** The Python output's TwiML, read leniently (it may not be XML at all: see xml-invalid-character). */
-function pythonSummary(python: string): TwimlSummary | undefined {
+/**
+ * dial-attributes-when-enabled: a <Dial> carries exactly the settings' attributes (its
+ * action naming the leg), its noun the status callback's; the rest is summarised as with
+ * the settings off. A <Say> carries nothing.
+ */
+function settingsOnSummary(xml: string): TwimlSummary {
+  const dial = parseXml(xml).root.children[0];
+  if (dial?.name !== 'Dial') return twimlSummary(xml);
+  const noun = dial.children[0];
+  const leg = noun?.name === 'Number' ? 'number' : 'client';
+  const dialAttributes = { ...on.dialAttributes, action: on.dialAttributes.action.replace('{leg}', leg) };
+  const only = (attributes: Record<string, string>, names: string[]) =>
+    Object.fromEntries(Object.entries(attributes).filter(([name]) => names.includes(name)));
+  expect(only(dial.attributes, Object.keys(dialAttributes)), 'dial-attributes-when-enabled').toEqual(dialAttributes);
+  expect(only(noun?.attributes ?? {}, Object.keys(on.nounAttributes)), 'dial-attributes-when-enabled').toEqual(
+    on.nounAttributes,
+  );
+  // Without them, the document is one the settings-off summary accepts (nothing else added).
+  let rest = xml;
+  for (const [name, value] of [...Object.entries(dialAttributes), ...Object.entries(on.nounAttributes)]) {
+    expect(value).not.toMatch(/[&<>"]/);
+    const attribute = ` ${name}="${value}"`;
+    expect(rest.split(attribute).length - 1, attribute).toBe(1);
+    rest = rest.replace(attribute, '');
+  }
+  return twimlSummary(rest);
+}
+
+/** The Python output's TwiML, read leniently when it is not XML at all (see xml-invalid-character). */
+function pythonSummary(python: string, run: Run): TwimlSummary | undefined {
   try {
-    return twimlSummary(python);
+    parseXml(python);
   } catch {
     return undefined;
   }
+  return run.summary(python);
 }
+
+const attributeNames = (xml: string) => Object.keys(parseXml(xml).root.children[0]?.attributes ?? {});
 
 function stripped(element: XmlElement): unknown {
   return {
@@ -74,9 +163,9 @@ function stripped(element: XmlElement): unknown {
 }
 
 /** Rule by rule, what our output must show for this case, beyond being byte-identical to `expected`. */
-function checkRule(rule: string, c: ConformanceCase, body: string, alerts: SentAlert[]) {
-  const got = twimlSummary(body);
-  const python = pythonSummary(c.python);
+function checkRule(rule: string, c: ConformanceCase, body: string, alerts: SentAlert[], run: Run) {
+  const got = run.summary(body);
+  const python = pythonSummary(c.python, run);
   const to = c.input.to ?? '';
   const message = (key: keyof typeof fixture.messages) =>
     expect(got, rule).toEqual({ verb: 'Say', text: fixture.messages[key] });
@@ -157,10 +246,37 @@ function checkRule(rule: string, c: ConformanceCase, body: string, alerts: SentA
       expect(body).not.toBe(c.python);
       expect(stripped(parseXml(body).root)).toEqual(stripped(parseXml(c.python).root));
       break;
+    case 'support-line':
+      if (got.verb !== 'Dial' || !('number' in got)) throw new Error(`${c.id}: no <Number>`);
+      expect(run.env.SUPPORT_NUMBER).toMatch(/^\+[1-9]\d{6,14}$/);
+      expect(got.number).toBe(run.env.SUPPORT_NUMBER);
+      expect(got.callerId).toBe(env.TWILIO_FROM);
+      expect(to.trim().toLowerCase()).toBe('support');
+      // The original dialed an app user by that name (as we do without SUPPORT_NUMBER).
+      expect(python && 'client' in python ? python.client : undefined).toBe(to);
+      break;
     default:
       throw new Error(`${c.id}: unknown rule ${rule}`);
   }
 }
+
+async function checkCase(c: ConformanceCase, run: Run) {
+  for (const encoding of ['form', 'json'] as const) {
+    const { body, alerts } = await ours(c.input, encoding, run);
+    run.summary(body);
+    if (!c.differences) {
+      expect(body, encoding).toBe(c.python);
+      expect(alerts, encoding).toEqual([]);
+      continue;
+    }
+    if (c.expected !== undefined) expect(body, encoding).toBe(c.expected);
+    expect(body, encoding).not.toBe(c.python);
+    for (const rule of c.differences) checkRule(rule, c, body, alerts, run);
+  }
+}
+
+const label = (c: ConformanceCase) =>
+  c.differences ? `${c.id}: differs by ${c.differences.join(' + ')}` : `${c.id}: identical`;
 
 describe('conformance with the original make_call (Python fixtures)', () => {
   it('the fixture has the corpus issue 3 asks for', () => {
@@ -176,20 +292,48 @@ describe('conformance with the original make_call (Python fixtures)', () => {
     }
   });
 
+  it('the settings are off in the corpus configuration, on in settingsOn, and SUPPORT_NUMBER is dialable', () => {
+    for (const name of SETTINGS) expect(fixture.config, name).not.toHaveProperty(name);
+    expect(on.config).toMatchObject({ ...fixture.config, DIAL_ACTION: 'true', ANSWER_ON_BRIDGE: 'true' });
+    expect(on.config.CALL_STATUS_CALLBACK).toBe('true');
+    expect(on.dialAttributes.timeout).toBe(on.config.DIAL_TIMEOUT);
+    expect(on.dialAttributes.action).toBe(`${on.config.PUBLIC_BASE_URL}/api/v1/dial_status?leg={leg}`);
+    expect(on.nounAttributes.statusCallback).toBe(`${on.config.PUBLIC_BASE_URL}/api/v1/call_status`);
+    const support = parsePhoneNumberWithError(on.config.SUPPORT_NUMBER);
+    expect(support.isValid()).toBe(true);
+    expect(support.number).toBe(on.config.SUPPORT_NUMBER);
+    expect(['PREMIUM_RATE', 'SHARED_COST']).not.toContain(support.getType());
+  });
+
   for (const c of fixture.cases) {
-    const label = c.differences ? `${c.id}: differs by ${c.differences.join(' + ')}` : `${c.id}: identical`;
-    it(label, async () => {
-      for (const encoding of ['form', 'json'] as const) {
-        const { body, alerts } = await ours(c.input, encoding);
-        if (!c.differences) {
-          expect(body, encoding).toBe(c.python);
-          expect(alerts, encoding).toEqual([]);
-          continue;
-        }
-        if (c.expected !== undefined) expect(body, encoding).toBe(c.expected);
-        expect(body, encoding).not.toBe(c.python);
-        for (const rule of c.differences) checkRule(rule, c, body, alerts);
-      }
+    describe(label(c), () => {
+      it('settings unset', () => checkCase(c, settingsUnset));
+      it('settings explicitly off', () => checkCase(c, settingsExplicitlyOff));
     });
   }
+});
+
+describe('conformance with the original make_call, settings on (Python fixtures, settingsOn)', () => {
+  it('settingsOn has every input the original dialed, the support line, and declared rules only', () => {
+    const dialed = fixture.cases.filter((c) => c.input.to);
+    expect(on.cases.map((c) => [c.id, c.input])).toEqual(dialed.map((c) => [c.id, c.input]));
+    for (const c of on.cases) {
+      for (const rule of c.differences ?? []) expect(Object.keys(fixture.rules)).toContain(rule);
+      if (c.expect) expect(c.expected, c.id).toBeDefined();
+      // The Python side obeys dial-attributes-when-enabled too (where it is XML at all).
+      expect(() => pythonSummary(c.python, settingsOn), c.id).not.toThrow();
+      // Where no rule differs there is nothing but `python`: our bytes must be the helper's (checkCase).
+      if (!c.differences?.length) expect(c.expected, c.id).toBeUndefined();
+    }
+    const support = on.cases.filter((c) => c.differences?.includes('support-line'));
+    expect(support.map((c) => c.input.to)).toEqual(expect.arrayContaining(['support', ' Support ', 'SUPPORT']));
+    // Without SUPPORT_NUMBER, the same inputs are app users (as in the original).
+    for (const c of support) {
+      const off = fixture.cases.find((o) => o.id === c.id);
+      const summary = twimlSummary(off?.expected ?? off?.python ?? '');
+      expect('client' in summary ? summary.client : undefined, c.id).toBe(c.input.to?.trim());
+    }
+  });
+
+  for (const c of on.cases) it(label(c), () => checkCase(c, settingsOn));
 });

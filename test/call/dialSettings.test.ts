@@ -83,17 +83,17 @@ describe('the <Dial> with every lifecycle setting on', () => {
 });
 
 describe('each setting on its own', () => {
-  it('DIAL_ACTION alone: action, method and timeout, no answerOnBridge, no statusCallback', async () => {
+  it('DIAL_ACTION alone: action, method and timeout (attributes in name order, as the Python helper writes them)', async () => {
     const { dial: element, noun } = await dial({ ...POLICY_ENV, DIAL_ACTION: 'true' }, { to: '+14155552671' });
 
-    expect(Object.keys(element.attributes)).toEqual(['callerId', 'timeLimit', 'action', 'method', 'timeout']);
+    expect(Object.keys(element.attributes)).toEqual(['action', 'callerId', 'method', 'timeLimit', 'timeout']);
     expect(noun.attributes).toEqual({});
   });
 
   it('ANSWER_ON_BRIDGE alone: answerOnBridge only', async () => {
     const { dial: element } = await dial({ ...POLICY_ENV, ANSWER_ON_BRIDGE: 'true' }, { to: '+14155552671' });
 
-    expect(Object.keys(element.attributes)).toEqual(['callerId', 'timeLimit', 'answerOnBridge']);
+    expect(Object.keys(element.attributes)).toEqual(['answerOnBridge', 'callerId', 'timeLimit']);
   });
 
   it('all false: the original attributes only', async () => {

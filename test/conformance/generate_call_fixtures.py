@@ -14,6 +14,15 @@ produced with those values, rendered by the same Python helper. The TypeScript t
 TwiML is byte-identical to `python` where no difference is declared, and otherwise
 obeys the named rules and is byte-identical to `expected`.
 
+`settingsOn` does the same in a second configuration: the settings that make our <Dial>
+carry more attributes (DIAL_ACTION, DIAL_TIMEOUT, ANSWER_ON_BRIDGE, CALL_STATUS_CALLBACK,
+all off in `config`), a fixed PUBLIC_BASE_URL and a SUPPORT_NUMBER. Every corpus input
+the original dialed runs through the original's logic with the Python helper given the
+same attributes (`dial(action=, method=, timeout=, answer_on_bridge=)`,
+`number(status_callback=, status_callback_event=, status_callback_method=)`). The helper
+writes attributes sorted by name; lib/twiml.ts gives them to twilio for Node in that
+order too, so the bytes agree.
+
 It also writes real-shaped API Gateway (HTTP API, payload 2.0) events for make_call,
 signed with the Python helper's RequestValidator, to test/fixtures/events/.
 
@@ -27,6 +36,7 @@ import base64
 import json
 import os
 import re
+import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import twilio
@@ -48,6 +58,61 @@ CONFIG = {
 }
 TWILIO_FROM = CONFIG['TWILIO_FROM']
 TWILIO_CALL_TIME_LIMIT = int(CONFIG['TWILIO_CALL_TIME_LIMIT'])
+
+# The second configuration: the life-of-a-call settings on (all off by default, and in
+# CONFIG), the URLs we hand Twilio built on a fixed PUBLIC_BASE_URL, and the support line.
+# +1 800 555 0100: a valid US toll-free number for libphonenumber (not premium or shared cost).
+SETTINGS_ON = {
+    'PUBLIC_BASE_URL': 'https://voice.example.com',
+    'DIAL_ACTION': 'true',
+    'DIAL_TIMEOUT': '20',
+    'ANSWER_ON_BRIDGE': 'true',
+    'CALL_STATUS_CALLBACK': 'true',
+    'SUPPORT_NUMBER': '+18005550100',
+}
+CONFIG_ON = {**CONFIG, **SETTINGS_ON}
+DIAL_STATUS_URL = SETTINGS_ON['PUBLIC_BASE_URL'] + '/api/v1/dial_status'
+CALL_STATUS_URL = SETTINGS_ON['PUBLIC_BASE_URL'] + '/api/v1/call_status'
+STATUS_CALLBACK_EVENT = 'initiated ringing answered completed'
+# The order in which twilio for Node writes our attributes: lib/twiml.ts sorts them by name,
+# as the helper does, so that the bytes agree.
+OUR_ATTRIBUTE_ORDER = sorted([
+    'callerId', 'timeLimit', 'action', 'method', 'timeout', 'answerOnBridge',
+    'statusCallback', 'statusCallbackEvent', 'statusCallbackMethod',
+])
+
+
+class Settings(object):
+    """What the <Dial> and its noun carry besides the original's callerId and timeLimit."""
+
+    def __init__(self, config):
+        self.dial_action = config.get('DIAL_ACTION') == 'true'
+        self.timeout = int(config.get('DIAL_TIMEOUT', '30'))
+        self.answer_on_bridge = config.get('ANSWER_ON_BRIDGE') == 'true'
+        self.status_callback = config.get('CALL_STATUS_CALLBACK') == 'true'
+        self.support_number = config.get('SUPPORT_NUMBER')
+
+    def dial(self, leg):
+        attributes = {}
+        if self.dial_action:
+            attributes.update(action=DIAL_STATUS_URL + '?leg=' + leg, method='POST', timeout=self.timeout)
+        if self.answer_on_bridge:
+            attributes.update(answer_on_bridge=True)
+        return attributes
+
+    def noun(self):
+        if not self.status_callback:
+            return {}
+        return {
+            'status_callback': CALL_STATUS_URL,
+            'status_callback_event': STATUS_CALLBACK_EVENT,
+            'status_callback_method': 'POST',
+        }
+
+
+OFF = Settings(CONFIG)
+ON = Settings(CONFIG_ON)
+assert not (OFF.dial('number') or OFF.noun() or OFF.support_number)
 
 # The spoken messages, as issue 3 words them (the greeting is the original's own).
 MESSAGES = {
@@ -77,54 +142,80 @@ RULES = {
     'serialisation-only': 'Same XML document, other bytes: Python\'s ElementTree writes non-ASCII as numeric '
     'character references and escapes ">" and tabs/newlines in attributes its own way; twilio for Node '
     '(xmlbuilder) writes UTF-8.',
+    # The second configuration (settingsOn).
+    'dial-attributes-when-enabled': 'With DIAL_ACTION on, <Dial> carries action="<base>/api/v1/dial_status'
+    '?leg=number|client", method="POST" and timeout="<DIAL_TIMEOUT>"; with ANSWER_ON_BRIDGE, answerOnBridge="true"; '
+    'with CALL_STATUS_CALLBACK, the <Number> or <Client> carries statusCallback="<base>/api/v1/call_status", '
+    'statusCallbackEvent="initiated ringing answered completed" and statusCallbackMethod="POST" (<base>: '
+    'PUBLIC_BASE_URL). The original had no such settings; settingsOn renders its logic with the same attributes, '
+    'so no settingsOn case declares this rule: every <Dial> there obeys it.',
+    'support-line': 'With SUPPORT_NUMBER set, `to` equal to "support" (trimmed, any case) dials SUPPORT_NUMBER with '
+    'TWILIO_FROM as caller ID; without it, "support" is an app user, as in the original.',
 }
 
 ABSENT = object()
 
 
-def make_call(to, from_):
-    """The seed's make_call(), verbatim apart from reading its inputs as arguments."""
+def make_call(to, from_, settings=OFF):
+    """The seed's make_call(), verbatim apart from reading its inputs as arguments and, in
+    the second configuration, giving <Dial> and its noun the attributes `settings` add (the
+    leg is decided first because the dial action names it; with the settings off, as in the
+    seed, nothing is added)."""
     resp = VoiceResponse()
 
     if to is None or len(to) == 0:
         # Default message for test calls
         resp.say("Congratulations! You have just made your first call! Good bye.")
     else:
+        phone_pattern = re.compile(r"^[\d\+\-\(\) ]+$")
+        leg = 'number' if phone_pattern.match(to) else 'client'
+
         # Configure caller ID
         if from_ is not None:
-            dial = resp.dial(callerId=from_, time_limit=TWILIO_CALL_TIME_LIMIT)
+            dial = resp.dial(callerId=from_, time_limit=TWILIO_CALL_TIME_LIMIT, **settings.dial(leg))
         else:
-            dial = resp.dial(callerId=TWILIO_FROM, time_limit=TWILIO_CALL_TIME_LIMIT)
+            dial = resp.dial(callerId=TWILIO_FROM, time_limit=TWILIO_CALL_TIME_LIMIT, **settings.dial(leg))
 
         # Route to phone number or client
-        phone_pattern = re.compile(r"^[\d\+\-\(\) ]+$")
-        if phone_pattern.match(to):
-            dial.number(to)      # Route to phone number
+        if leg == 'number':
+            dial.number(to, **settings.noun())      # Route to phone number
         else:
-            dial.client(to)      # Route to Twilio client
-    return str(resp)
+            dial.client(to, **settings.noun())      # Route to Twilio client
+    return resp
 
 
-def expected_twiml(to, from_, expect):
+def expected_twiml(to, from_, expect, settings=OFF):
     """The original's TwiML with the values a differing rule calls for, from the same helper."""
     resp = VoiceResponse()
     if 'say' in expect:
         resp.say(MESSAGES[expect['say']])
-        return str(resp)
+        return resp
     caller_id = expect.get('callerId', from_ if from_ is not None else TWILIO_FROM)
-    dial = resp.dial(callerId=caller_id, time_limit=TWILIO_CALL_TIME_LIMIT)
-    if 'number' in expect:
-        dial.number(expect['number'])
-    elif 'client' in expect:
-        dial.client(expect['client'])
-    elif re.match(r"^[\d\+\-\(\) ]+$", to):
-        dial.number(to)
+    if 'number' in expect or ('client' not in expect and re.match(r"^[\d\+\-\(\) ]+$", to)):
+        leg, destination = 'number', expect.get('number', to)
     else:
-        dial.client(to)
-    return str(resp)
+        leg, destination = 'client', expect.get('client', to)
+    dial = resp.dial(callerId=caller_id, time_limit=TWILIO_CALL_TIME_LIMIT, **settings.dial(leg))
+    if leg == 'number':
+        dial.number(destination, **settings.noun())
+    else:
+        dial.client(destination, **settings.noun())
+    return resp
 
 
-def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), note=None, **expect):
+def in_order(resp, order):
+    """The helper's document, serialised as the helper does (ElementTree), with every
+    element's attributes in `order` instead of sorted."""
+    root = resp.xml()
+    for element in root.iter():
+        assert set(element.attrib) <= set(order), sorted(element.attrib)
+        element.attrib = {name: element.attrib[name] for name in order if name in element.attrib}
+    return '<?xml version="1.0" encoding="UTF-8"?>{}'.format(ET.tostring(root).decode('utf-8'))
+
+
+def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), note=None, on=None, **expect):
+    """`on`: the case in settingsOn where our rules treat it otherwise there (the support
+    line): its own `differences`, `expect` and `note`."""
     return {
         'id': case_id,
         'to': to,
@@ -133,6 +224,7 @@ def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), n
         'differences': list(differences),
         'expect': expect,
         'note': note,
+        'on': on,
     }
 
 
@@ -142,6 +234,10 @@ INVALID = {'say': 'invalid'}
 BLOCKED = {'say': 'blocked'}
 EMERGENCY = {'say': 'emergency'}
 GREETING = {'say': 'greeting'}
+SUPPORT_LINE = {
+    'differences': ['support-line'],
+    'expect': {'number': SETTINGS_ON['SUPPORT_NUMBER'], 'callerId': TWILIO_FROM},
+}
 
 CORPUS = [
     # The seed's two examples.
@@ -179,6 +275,13 @@ CORPUS = [
     case('client-surrounding-spaces', '  passenger_456 ', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
     case('client-trailing-tab', 'passenger_456\t', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
     case('client-nbsp', '\u00a0passenger_456\u00a0', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
+    # The support line: an app user named "support" without SUPPORT_NUMBER (as in the original), SUPPORT_NUMBER with it.
+    case('support', 'support', DRIVER, DRIVER, on=SUPPORT_LINE),
+    case('support-padded-capitalised', ' Support ', DRIVER, DRIVER, ['to-trimmed'], client='Support', on=SUPPORT_LINE),
+    case('support-capitals', 'SUPPORT', DRIVER, DRIVER, on=SUPPORT_LINE),
+    case('support-from-owned-number', 'support', '+14155550101', RIDER, on=SUPPORT_LINE),
+    case('support-client-prefix', 'client:support', DRIVER, DRIVER, ['client-prefix-removed'], client='support',
+         note='with SUPPORT_NUMBER set too, `client:support` is the app user named support'),
     case('client-letters-and-dashes', '1-800-FLOWERS', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
     # E.164 numbers.
     case('e164-us-from-owned', '+14155552671', '+14155550101', DRIVER),
@@ -266,29 +369,50 @@ def value(v):
     return None if v is ABSENT else v
 
 
+def build_case(c, settings):
+    """One corpus input through the original (`python`) and, where rules differ, `expected`."""
+    on = settings is ON and c['on'] or {}
+    differences = list(on.get('differences', c['differences']))
+    expect = on.get('expect', c['expect'])
+    note = on.get('note', c['note'])
+    to, from_ = value(c['to']), value(c['from'])
+    out = {'id': c['id'], 'input': {}}
+    for name in ('to', 'from', 'From'):
+        if c[name] is not ABSENT:
+            out['input'][name] = c[name]
+    python = make_call(to, from_, settings)
+    out['python'] = str(python)
+    # in_order() is the helper's own serialisation: sorted, it gives the helper's bytes.
+    assert in_order(python, sorted(OUR_ATTRIBUTE_ORDER)) == out['python'], c['id']
+    expected = expected_twiml(to, from_, expect, settings) if expect else python
+    # Our order is the helper's: sorted by name.
+    assert in_order(expected, OUR_ATTRIBUTE_ORDER) == str(expected), c['id']
+    if differences:
+        assert all(rule in RULES for rule in differences), c['id']
+        out['differences'] = differences
+        if expect:
+            out['expect'] = expect
+        # serialisation-only: ElementTree cannot write our bytes (see the rule), so no `expected`.
+        if expect and 'serialisation-only' not in differences:
+            out['expected'] = in_order(expected, OUR_ATTRIBUTE_ORDER)
+            assert out['expected'] != out['python'], c['id']
+    if note:
+        out['note'] = note
+    return out
+
+
 def build_cases():
     seen = set()
-    cases = []
     for c in CORPUS:
         assert c['id'] not in seen, c['id']
         seen.add(c['id'])
-        assert all(rule in RULES for rule in c['differences']), c['id']
-        to, from_ = value(c['to']), value(c['from'])
-        out = {'id': c['id'], 'input': {}}
-        for name in ('to', 'from', 'From'):
-            if c[name] is not ABSENT:
-                out['input'][name] = c[name]
-        out['python'] = make_call(to, from_)
-        if c['differences']:
-            out['differences'] = c['differences']
-            if c['expect']:
-                out['expect'] = c['expect']
-                out['expected'] = expected_twiml(to, from_, c['expect'])
-                assert out['expected'] != out['python'], c['id']
-        if c['note']:
-            out['note'] = c['note']
-        cases.append(out)
-    return cases
+        assert not c['on'] or set(c['on']) <= {'differences', 'expect', 'note'}, c['id']
+    return [build_case(c, OFF) for c in CORPUS]
+
+
+def build_cases_on():
+    """Every input the original dialed (a `to` that is not empty), in the second configuration."""
+    return [build_case(c, ON) for c in CORPUS if value(c['to'])]
 
 
 # Real-shaped events, as HTTP API (payload 2.0) hands Twilio's webhook to Lambda.
@@ -381,6 +505,7 @@ def dump(path, data):
 
 def main():
     cases = build_cases()
+    cases_on = build_cases_on()
     form, json_event = build_events()
     fixture = {
         'generator': 'test/conformance/generate_call_fixtures.py',
@@ -389,6 +514,26 @@ def main():
         'messages': MESSAGES,
         'rules': RULES,
         'cases': cases,
+        'settingsOn': {
+            'note': 'The corpus inputs the original dialed, in a second configuration: `config` with the '
+            'settings that add <Dial> attributes on, PUBLIC_BASE_URL and SUPPORT_NUMBER. `python` is the '
+            'original\'s logic with the Python helper given the same attributes; every <Dial> here obeys '
+            'dial-attributes-when-enabled.',
+            'config': CONFIG_ON,
+            'dialAttributes': {
+                'action': DIAL_STATUS_URL + '?leg={leg}',
+                'method': 'POST',
+                'timeout': SETTINGS_ON['DIAL_TIMEOUT'],
+                'answerOnBridge': 'true',
+            },
+            'nounAttributes': {
+                'statusCallback': CALL_STATUS_URL,
+                'statusCallbackEvent': STATUS_CALLBACK_EVENT,
+                'statusCallbackMethod': 'POST',
+            },
+            'attributeOrder': OUR_ATTRIBUTE_ORDER,
+            'cases': cases_on,
+        },
         'signedEvents': {
             'authToken': AUTH_TOKEN,
             'url': 'https://' + HOST + PATH,
@@ -399,7 +544,9 @@ def main():
     dump(os.path.join(FIXTURES, 'conformance', 'make_call.json'), fixture)
     dump(os.path.join(FIXTURES, 'events', 'make_call_form.json'), form)
     dump(os.path.join(FIXTURES, 'events', 'make_call_json.json'), json_event)
-    print('%d cases, %d with declared differences' % (len(cases), sum(1 for c in cases if 'differences' in c)))
+    for name, group in (('cases', cases), ('settingsOn', cases_on)):
+        print('%s: %d cases, %d with declared differences' % (
+            name, len(group), sum(1 for c in group if 'differences' in c)))
 
 
 if __name__ == '__main__':
