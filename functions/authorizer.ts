@@ -1,7 +1,8 @@
 /**
  * API Gateway HTTP API Lambda authorizer (REQUEST, payload 2.0, simple responses):
  * allows a request whose bearer token is a valid portal JWT and passes the user id on.
- * A bad token is denied, never thrown; secrets that cannot be read are thrown (API
+ * A bad token is denied, never thrown, and logged (capped) under its reason's name
+ * (`denied:<DenyReason>`, lib/portalJwt.ts); secrets that cannot be read are thrown (API
  * Gateway answers 500 and does not cache it, where a deny would lock the user out for the
  * authorizer cache's TTL).
  */
@@ -12,7 +13,7 @@ import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
-import { bearerToken, verifierFor } from '../lib/portalJwt.js';
+import { bearerToken, checkerFor } from '../lib/portalJwt.js';
 import { createReporter, type ReportingDeps } from '../lib/reporter.js';
 import { configFailure } from '../lib/secretHealth.js';
 
@@ -50,16 +51,18 @@ export function createHandler(deps: AuthorizerDeps) {
     const { config } = loaded;
     await report.secretHealth(loaded, config.SLACK_WEBHOOK_URL);
     const token = bearerToken(event.headers?.authorization);
-    const userId =
+    const rules = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL };
+    const verdict =
       token === undefined
         ? undefined
-        : await verifierFor(config.JWT_SECRET, config.JWT_PREVIOUS_SECRET)(token, deps.now?.());
-    if (userId === undefined) {
-      const reason = token === undefined ? 'malformed header' : 'bad token';
+        : await checkerFor(config.JWT_SECRET, config.JWT_PREVIOUS_SECRET, rules)(token, deps.now?.());
+    if (verdict?.userId === undefined) {
+      // One of a fixed set of names (DenyReason), never a value from the request.
+      const reason = verdict === undefined ? 'malformed header' : verdict.reason;
       report.capped(`denied:${reason}`, 'info', 'Denied', { routeKey: event.routeKey, reason });
       return { isAuthorized: false };
     }
-    return { isAuthorized: true, context: { userId } };
+    return { isAuthorized: true, context: { userId: verdict.userId } };
   };
 }
 

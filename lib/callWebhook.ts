@@ -11,7 +11,6 @@ import { FUNCTION_FIELDS } from './functionFields.js';
 import { twiml } from './httpResponses.js';
 import { METRIC } from './metricNames.js';
 import { ROUTE_PATHS } from './routePaths.js';
-import { callTwiml, type DialOptions, MESSAGES, sayTwiml } from './twiml.js';
 import {
   publicBaseUrl,
   verifyWebhook,
@@ -20,14 +19,12 @@ import {
   type WebhookOptions,
   type WebhookRequest,
 } from './twilioWebhook.js';
+import { callTwiml, type DialOptions, MESSAGES, sayTwiml } from './twiml.js';
 import { param } from './webhookBody.js';
 
 export type CallWebhookConfig = DialPolicy &
   WebhookConfig &
-  Pick<
-    Config,
-    'TWILIO_CALL_TIME_LIMIT' | 'DIAL_ACTION' | 'DIAL_TIMEOUT' | 'ANSWER_ON_BRIDGE' | 'CALL_STATUS_CALLBACK'
-  >;
+  Pick<Config, 'TWILIO_CALL_TIME_LIMIT' | 'DIAL_ACTION' | 'DIAL_TIMEOUT' | 'ANSWER_ON_BRIDGE' | 'CALL_STATUS_CALLBACK'>;
 
 export const MAKE_CALL_ORIGIN = {
   vendorApi: 'make_call',

@@ -157,6 +157,13 @@ export const FIELDS = {
   // How long past SECRETS_CACHE_TTL the last good secrets keep serving while the store cannot be read.
   SECRETS_MAX_STALE: { secret: false, parse: withDefault(900, integer(0, 86400)) },
   PUBLIC_BASE_URL: { secret: false, parse: optional(baseUrl) },
+  // The portal's bearer tokens (environment): what the authorizer requires beyond JWT_SECRET's signature.
+  /** When set, a token's `iss` must equal it. */
+  JWT_ISSUER: { secret: false, parse: optional(text) },
+  /** When set, a token's `aud` must be it, or an array containing it. */
+  JWT_AUDIENCE: { secret: false, parse: optional(text) },
+  /** Seconds a token's `exp` may be ahead of now: 30 days by default (DEFAULT_MAX_TTL_SECONDS), 1 minute to 1 year. */
+  JWT_MAX_TTL: { secret: false, parse: withDefault(2_592_000, integer(60, 31_536_000)) },
   // Secrets (Secrets Manager, or the environment without SECRET_ID)
   TWILIO_API_KEY: { secret: true, parse: required(twilioSid('SK')) },
   TWILIO_API_KEY_SECRET: { secret: true, parse: required(secretText(16)) },

@@ -7,7 +7,7 @@ import type { FieldName } from './config.js';
 
 export const FUNCTION_FIELDS = {
   // SLACK_WEBHOOK_URL: the authorizer alerts when it serves stale secrets or cannot read them.
-  authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET', 'SLACK_WEBHOOK_URL'],
+  authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_MAX_TTL', 'SLACK_WEBHOOK_URL'],
   callToken: [
     'TWILIO_ACCOUNT_SID',
     'TWILIO_ML_APP_SID',

@@ -15,9 +15,15 @@ export const noMetrics: MetricSink = { count: () => undefined, seconds: () => un
 
 export function powertoolsMetrics(): MetricSink {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-  const add = (name: MetricName, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions: Record<string, string>) => {
+  const add = (
+    name: MetricName,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    dimensions: Record<string, string>,
+  ) => {
     const metric = metrics.singleMetric();
-    for (const [dimension, dimensionValue] of Object.entries(dimensions)) metric.addDimension(dimension, dimensionValue);
+    for (const [dimension, dimensionValue] of Object.entries(dimensions))
+      metric.addDimension(dimension, dimensionValue);
     metric.addMetric(name, unit, value);
   };
   return {

@@ -4,9 +4,12 @@
  * `user.id`) or by jose/jsonwebtoken (`sub`). Verification only; nothing here does I/O.
  */
 import { type JWTPayload, jwtVerify } from 'jose';
+import { JWSSignatureVerificationFailed, JWTClaimValidationFailed } from 'jose/errors';
 
 export const MAX_TOKEN_LENGTH = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/** JWT_MAX_TTL's default (lib/config.ts): 30 days. */
+export const DEFAULT_MAX_TTL_SECONDS = 2_592_000;
 
 /** The token from an `Authorization: Bearer <token>` header, or undefined when malformed. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -16,6 +19,48 @@ export function bearerToken(header: string | undefined): string | undefined {
   const [scheme, token] = parts as [string, string];
   if (scheme.toLowerCase() !== 'bearer' || token === '' || token.length > MAX_TOKEN_LENGTH) return undefined;
   return token;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Characters whose 6 bits end in 2 zero bits (a segment of length 3 mod 4 ends in one). */
+const LOW_2_ZERO = /[AEIMQUYcgkosw048]$/;
+/** Characters whose 6 bits end in 4 zero bits (a segment of length 2 mod 4 ends in one). */
+const LOW_4_ZERO = /[AQgw]$/;
+/** An HMAC-SHA256 is 32 bytes: 43 characters, the last carrying 2 unused bits that are zero. */
+const HS256_SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
+/**
+ * Whether `segment` is the one base64url text of the bytes it decodes to: base64url alphabet
+ * only (no `+`, `/`, `=` or whitespace), not of length 1 mod 4, unused trailing bits zero.
+ * Decoders (atob, Buffer, Uint8Array.fromBase64) accept all of those, so without this many
+ * strings decode to the same bytes.
+ */
+export function isCanonicalBase64url(segment: string): boolean {
+  if (!BASE64URL.test(segment)) return false;
+  switch (segment.length % 4) {
+    case 0:
+      return true;
+    case 2:
+      return LOW_4_ZERO.test(segment);
+    case 3:
+      return LOW_2_ZERO.test(segment);
+    default:
+      return false;
+  }
+}
+
+/**
+ * One token, one string: three segments, each the canonical base64url of its bytes, the
+ * third an HS256 signature (32 bytes). jose decodes leniently (padding, non-zero trailing
+ * bits, and on Node before `Uint8Array.fromBase64` whitespace too), so without this one
+ * signed token has many spellings, each its own entry in API Gateway's authorizer cache
+ * (keyed by the Authorization header). Runs before jose.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.');
+  if (segments.length !== 3) return false;
+  const [header, payload, signature] = segments as [string, string, string];
+  return isCanonicalBase64url(header) && isCanonicalBase64url(payload) && HS256_SIGNATURE.test(signature);
 }
 
 const USER_ID_STRING = /^[A-Za-z0-9_]{1,64}$/;
@@ -39,6 +84,50 @@ export function userIdFromClaims(payload: JWTPayload): string | undefined {
   return undefined;
 }
 
+/** What a token must carry beyond a good signature (JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL). */
+export interface ClaimRules {
+  /** When set, `iss` must equal it. */
+  readonly issuer?: string | undefined;
+  /** When set, `aud` must be it or an array containing it. */
+  readonly audience?: string | undefined;
+  /** `exp` at most this many seconds ahead of now (plus the clock tolerance). */
+  readonly maxTtlSeconds: number;
+}
+
+export const DEFAULT_CLAIM_RULES: ClaimRules = { maxTtlSeconds: DEFAULT_MAX_TTL_SECONDS };
+
+/**
+ * Why a token was denied: a fixed set of names (each a kind of the capped log), never
+ * anything taken from the token.
+ */
+export type DenyReason =
+  | 'non-canonical encoding'
+  | 'bad token'
+  | 'wrong issuer'
+  | 'wrong audience'
+  | 'exp not finite'
+  | 'exp too far ahead'
+  | 'iat not finite'
+  | 'iat in the future'
+  | 'bad user id';
+
+export type TokenVerdict = { readonly userId: string } | { readonly userId?: undefined; readonly reason: DenyReason };
+
+/** The rules jose does not check: `exp` finite and not too far ahead, `iat` finite and not ahead. */
+export function claimTimeProblem(payload: JWTPayload, rules: ClaimRules, now: Date): DenyReason | undefined {
+  const nowSeconds = now.getTime() / 1000;
+  const { exp, iat } = payload;
+  // jose has checked that both are numbers (exp required); JSON's 1e400 parses to Infinity.
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'exp not finite';
+  if (exp > nowSeconds + rules.maxTtlSeconds + CLOCK_TOLERANCE_SECONDS) return 'exp too far ahead';
+  if (iat !== undefined) {
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) return 'iat not finite';
+    if (iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) return 'iat in the future';
+  }
+  return undefined;
+}
+
+export type PortalTokenChecker = (token: string, now?: Date) => Promise<TokenVerdict>;
 export type PortalTokenVerifier = (token: string, now?: Date) => Promise<string | undefined>;
 
 type VerificationKey = Awaited<ReturnType<typeof importHmacKey>>;
@@ -49,41 +138,79 @@ function importHmacKey(secret: string) {
   ]);
 }
 
-async function verifiedUserId(token: string, key: VerificationKey, now: Date | undefined): Promise<string | undefined> {
+/** The verdict for one key, or 'other key' when only the signature failed (another key may fit). */
+async function verdictFor(
+  token: string,
+  key: VerificationKey,
+  rules: ClaimRules,
+  now: Date,
+): Promise<TokenVerdict | 'other key'> {
+  let payload: JWTPayload;
   try {
-    const { payload } = await jwtVerify(token, key, {
+    ({ payload } = await jwtVerify(token, key, {
       algorithms: ['HS256'],
       requiredClaims: ['exp'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      ...(now ? { currentDate: now } : {}),
-    });
-    return userIdFromClaims(payload);
-  } catch {
-    return undefined;
+      currentDate: now,
+      ...(rules.issuer === undefined ? {} : { issuer: rules.issuer }),
+      ...(rules.audience === undefined ? {} : { audience: rules.audience }),
+    }));
+  } catch (error) {
+    if (error instanceof JWSSignatureVerificationFailed) return 'other key';
+    if (error instanceof JWTClaimValidationFailed && error.claim === 'iss') return { reason: 'wrong issuer' };
+    if (error instanceof JWTClaimValidationFailed && error.claim === 'aud') return { reason: 'wrong audience' };
+    return { reason: 'bad token' };
   }
+  const problem = claimTimeProblem(payload, rules, now);
+  if (problem !== undefined) return { reason: problem };
+  const userId = userIdFromClaims(payload);
+  return userId === undefined ? { reason: 'bad user id' } : { userId };
 }
 
 /**
- * A verifier for the current secret and, during a rotation, the previous one. Keys are
- * imported once here, not per request (halves the cost of a verify).
+ * A checker for the current secret and, during a rotation, the previous one. Keys are
+ * imported once here, not per request (halves the cost of a verify). A token whose
+ * signature one key verifies is judged by that key alone.
  */
-export function portalTokenVerifier(secret: string, previousSecret?: string): PortalTokenVerifier {
+export function portalTokenChecker(
+  secret: string,
+  previousSecret?: string,
+  rules: ClaimRules = DEFAULT_CLAIM_RULES,
+): PortalTokenChecker {
   const keys = Promise.all([secret, previousSecret].filter((s): s is string => !!s).map(importHmacKey));
-  return async (token, now) => {
-    for (const key of await keys) {
-      const userId = await verifiedUserId(token, key, now);
-      if (userId !== undefined) return userId;
+  return async (token, now = new Date()) => {
+    if (!isCanonicalCompactJws(token)) {
+      return { reason: token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token' };
     }
-    return undefined;
+    for (const key of await keys) {
+      const verdict = await verdictFor(token, key, rules, now);
+      if (verdict !== 'other key') return verdict;
+    }
+    return { reason: 'bad token' };
   };
 }
 
-let current: { secret: string; previousSecret: string | undefined; verify: PortalTokenVerifier } | undefined;
+/** The same, answering only the user id (undefined for any denial). */
+export function portalTokenVerifier(
+  secret: string,
+  previousSecret?: string,
+  rules: ClaimRules = DEFAULT_CLAIM_RULES,
+): PortalTokenVerifier {
+  const check = portalTokenChecker(secret, previousSecret, rules);
+  return async (token, now) => (await check(token, now)).userId;
+}
 
-/** The verifier for these secrets, made again only when they change (on rotation). */
-export function verifierFor(secret: string, previousSecret: string | undefined): PortalTokenVerifier {
-  if (current?.secret !== secret || current.previousSecret !== previousSecret) {
-    current = { secret, previousSecret, verify: portalTokenVerifier(secret, previousSecret) };
+let current:
+  | { secret: string; previousSecret: string | undefined; rules: ClaimRules; check: PortalTokenChecker }
+  | undefined;
+
+const sameRules = (a: ClaimRules, b: ClaimRules) =>
+  a.issuer === b.issuer && a.audience === b.audience && a.maxTtlSeconds === b.maxTtlSeconds;
+
+/** The checker for these secrets and rules, made again only when they change (on rotation). */
+export function checkerFor(secret: string, previousSecret: string | undefined, rules: ClaimRules): PortalTokenChecker {
+  if (current?.secret !== secret || current.previousSecret !== previousSecret || !sameRules(current.rules, rules)) {
+    current = { secret, previousSecret, rules: { ...rules }, check: portalTokenChecker(secret, previousSecret, rules) };
   }
-  return current.verify;
+  return current.check;
 }

@@ -8,7 +8,6 @@ import type { VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
 import { METRIC } from './metricNames.js';
 import { ROUTE_PATHS } from './routePaths.js';
-import { hangupTwiml, MESSAGES, sayTwiml } from './twiml.js';
 import {
   verifyWebhook,
   type WebhookAnswer,
@@ -16,6 +15,7 @@ import {
   type WebhookOptions,
   type WebhookRequest,
 } from './twilioWebhook.js';
+import { hangupTwiml, MESSAGES, sayTwiml } from './twiml.js';
 import { param, type WebhookParams } from './webhookBody.js';
 
 export const CALL_EVENTS_ORIGIN = {

@@ -30,7 +30,11 @@ export interface WebhookAnswer {
   /** Set where a caller decides how many such lines there are: the kind whose lines are capped. */
   logCap?: string;
   /** The counts this request adds. */
-  metrics: { name: MetricName; dimensions: Record<string, string>; /** A duration; else a count of 1. */ seconds?: number }[];
+  metrics: {
+    name: MetricName;
+    dimensions: Record<string, string> /** A duration; else a count of 1. */;
+    seconds?: number;
+  }[];
   /** An alert for the on-call engineer, with the key that de-duplicates it. */
   alert?: AlertSpec;
 }

@@ -77,10 +77,14 @@ export function callTwiml(decision: CallDecision, options: DialOptions): string 
   switch (decision.kind) {
     case 'number':
     case 'support':
-      response.dial(dialAttributes('number', decision.callerId, options)).number(nounAttributes(options), decision.number);
+      response
+        .dial(dialAttributes('number', decision.callerId, options))
+        .number(nounAttributes(options), decision.number);
       break;
     case 'client':
-      response.dial(dialAttributes('client', decision.callerId, options)).client(nounAttributes(options), decision.identity);
+      response
+        .dial(dialAttributes('client', decision.callerId, options))
+        .client(nounAttributes(options), decision.identity);
       break;
     default:
       return sayTwiml(MESSAGES[decision.kind]);

@@ -151,7 +151,6 @@ function pythonSummary(python: string, run: Run): TwimlSummary | undefined {
   return run.summary(python);
 }
 
-const attributeNames = (xml: string) => Object.keys(parseXml(xml).root.children[0]?.attributes ?? {});
 
 function stripped(element: XmlElement): unknown {
   return {

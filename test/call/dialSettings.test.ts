@@ -58,7 +58,10 @@ describe('the <Dial> with every lifecycle setting on', () => {
   });
 
   it('gives every <Number> and <Client> statusCallback=<base>/api/v1/call_status with all four events, POST', async () => {
-    for (const params of [{ to: '+14155552671' }, { to: 'passenger_456', From: 'client:driver_123' }]) {
+    for (const params of [{ to: '+14155552671' }, { to: 'passenger_456', From: 'client:driver_123' }] as Record<
+      string,
+      string
+    >[]) {
       const { noun } = await dial({ ...ON, PUBLIC_BASE_URL: 'https://voice.example.com' }, params);
 
       expect(noun.attributes).toEqual({

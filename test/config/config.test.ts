@@ -216,6 +216,13 @@ describe('configLoader: validation when config is first loaded', () => {
       TWILIO_ML_APP_SID: 'not checked by the authorizer',
     })();
 
-    expect(Object.keys(config).sort()).toEqual(['JWT_PREVIOUS_SECRET', 'JWT_SECRET', 'SLACK_WEBHOOK_URL']);
+    expect(Object.keys(config).sort()).toEqual([
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWT_MAX_TTL',
+      'JWT_PREVIOUS_SECRET',
+      'JWT_SECRET',
+      'SLACK_WEBHOOK_URL',
+    ]);
   });
 });
