@@ -4,7 +4,7 @@
  *
  * - the non-secret settings the functions read, under the names the functions use,
  *   validated by the functions' own parsers (`parseFields`), so a value synth accepts is a
- *   value the functions accept;
+ *   value the functions accept; a few the stack turns on unless told otherwise (`STACK_DEFAULTS`);
  * - the stack's own knobs (`STACK_KNOBS`).
  *
  * Secrets are never read here: they live only in the Secrets Manager secret. Every problem
@@ -113,6 +113,14 @@ export const STACK_KNOBS = {
   MAKE_CALL_THROTTLE_RATE: optional(integer(1, 10_000)),
   /** POST /api/v1/make_call: burst (requests). */
   MAKE_CALL_THROTTLE_BURST: optional(integer(1, 5_000)),
+  /** POST /api/v1/dial_status: steady-state requests per second. */
+  DIAL_STATUS_THROTTLE_RATE: optional(integer(1, 10_000)),
+  /** POST /api/v1/dial_status: burst (requests). */
+  DIAL_STATUS_THROTTLE_BURST: optional(integer(1, 5_000)),
+  /** POST /api/v1/call_status: steady-state requests per second. */
+  CALL_STATUS_THROTTLE_RATE: optional(integer(1, 10_000)),
+  /** POST /api/v1/call_status: burst (requests). */
+  CALL_STATUS_THROTTLE_BURST: optional(integer(1, 5_000)),
   /** Retention of every log group the stack creates, in days. */
   LOG_RETENTION_DAYS: withDefault(RetentionDays.ONE_MONTH, retentionDays),
 } as const satisfies Record<string, Parser<unknown>>;
@@ -139,6 +147,11 @@ type RouteThrottleKnob = { readonly knob: StackKnob; readonly default: number };
  * - make_call: Twilio calls it once per outgoing call the apps place; 20/s, burst 40 is far
  *   above the rate people start calls, and a flood of forged webhooks is refused there
  *   instead of using up the stage (and the Lambda concurrency) the token requests need.
+ * - dial_status: Twilio calls it once per dial that make_call answered with `<Dial action>`,
+ *   so the same 20/s, burst 40 as make_call.
+ * - call_status: Twilio posts up to four events per leg (initiated, ringing, answered,
+ *   completed), so 50/s, burst 100: make_call's rate times the events of a leg, capped at
+ *   the stage default.
  */
 export const ROUTE_THROTTLES = {
   'GET /api/v1/call_token': {
@@ -149,10 +162,43 @@ export const ROUTE_THROTTLES = {
     rate: { knob: 'MAKE_CALL_THROTTLE_RATE', default: 20 },
     burst: { knob: 'MAKE_CALL_THROTTLE_BURST', default: 40 },
   },
+  'POST /api/v1/dial_status': {
+    rate: { knob: 'DIAL_STATUS_THROTTLE_RATE', default: 20 },
+    burst: { knob: 'DIAL_STATUS_THROTTLE_BURST', default: 40 },
+  },
+  'POST /api/v1/call_status': {
+    rate: { knob: 'CALL_STATUS_THROTTLE_RATE', default: 50 },
+    burst: { knob: 'CALL_STATUS_THROTTLE_BURST', default: 100 },
+  },
 } as const satisfies Record<RouteKey, { readonly rate: RouteThrottleKnob; readonly burst: RouteThrottleKnob }>;
 
+/**
+ * Function settings the stack turns on although the code leaves them off: the code's defaults
+ * keep make_call's TwiML the legacy controller's (the local gateway, the conformance tests),
+ * while a deployed stack, which serves dial_status and call_status, uses them. A value the
+ * operator gives (context or environment, not empty) wins and is validated like any other:
+ * `-c DIAL_ACTION=false` turns the dial action off.
+ */
+export const STACK_DEFAULTS = {
+  DIAL_ACTION: 'true',
+  ANSWER_ON_BRIDGE: 'true',
+  CALL_STATUS_CALLBACK: 'true',
+} as const satisfies Partial<Record<FieldName, string>>;
+
+/** The values synth works with: what the operator gave, else the stack's default for that setting. */
+function withStackDefaults(values: Env): Env {
+  const merged: Record<string, string | undefined> = { ...values };
+  for (const [name, value] of Object.entries(STACK_DEFAULTS)) {
+    if (!merged[name]?.trim()) merged[name] = value;
+  }
+  return merged;
+}
+
 export interface StackSettings {
-  /** Validated function settings that were given, as the functions will read them (trimmed). Unset ones are absent: the functions' own defaults apply. */
+  /**
+   * Validated function settings, as the functions will read them (trimmed): those given, and
+   * the STACK_DEFAULTS not given. Unset ones are absent: the functions' own defaults apply.
+   */
   readonly functionSettings: Readonly<Partial<Record<FieldName, string>>>;
   /** PUBLIC_BASE_URL normalised (no trailing slash), when a custom domain URL is given. */
   readonly publicBaseUrl?: string;
@@ -168,7 +214,8 @@ export interface StackSettings {
 }
 
 /** Validates everything synth needs; throws one ConfigError naming every bad or missing setting. */
-export function parseStackSettings(values: Env): StackSettings {
+export function parseStackSettings(given: Env): StackSettings {
+  const values = withStackDefaults(given);
   const problems: string[] = [];
   let fields: Partial<Record<FieldName, unknown>> = {};
   try {

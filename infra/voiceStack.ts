@@ -1,16 +1,30 @@
 /**
  * The voice service on AWS: one HTTP API whose routes come from `infra/routes.ts`, a Lambda
- * authorizer for the portal's JWTs, one function per route, the Secrets Manager secret they
- * read, alarms. Settings arrive validated (`parseStackSettings`); nothing here reads the
- * environment.
+ * authorizer for the portal's JWTs, the functions that serve the routes, the Secrets Manager
+ * secret they read, alarms and a dashboard. Settings arrive validated (`parseStackSettings`);
+ * nothing here reads the environment.
  */
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { type CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, type IMetric, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  LogQueryVisualizationType,
+  LogQueryWidget,
+  MathExpression,
+  Metric,
+  type MetricOptions,
+  SingleValueWidget,
+  Stats,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -21,9 +35,21 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { FunctionName } from '../lib/functionFields.js';
-import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION, SIGNATURE_REJECTION } from '../lib/metricNames.js';
+import {
+  DECISIONS,
+  DIAL_STATUSES,
+  LEG_STATUSES,
+  LEGS,
+  METRIC,
+  METRICS_NAMESPACE,
+  type MetricName,
+  PLATFORMS,
+  REJECTION_REASONS,
+  SERVICE_DIMENSION,
+  SIGNATURE_REJECTION,
+} from '../lib/metricNames.js';
 import { FUNCTION_ENTRIES, LAMBDA_BUNDLING, SOURCE_MAP_ENV } from './bundling.js';
-import { ROUTES, routeKey } from './routes.js';
+import { ROUTES, type Route, type RouteKey, routeKey } from './routes.js';
 import { environmentFields, FUNCTION_NAMES, type StackSettings } from './settings.js';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -32,9 +58,9 @@ export const RUNTIME = Runtime.NODEJS_24_X;
 export const ARCHITECTURE = Architecture.ARM_64;
 
 /**
- * Timeouts: makeCall answers Twilio, which gives a webhook 15 s; the authorizer sits in front
- * of every token request. Both cover a cold start plus the secret read (at most 4 s, lib/secrets.ts)
- * plus the ≤ 1 s alert wait, and no more.
+ * Timeouts: makeCall and callEvents answer Twilio, which gives a webhook 15 s; the authorizer
+ * sits in front of every token request. Each covers a cold start plus the secret read (at most
+ * 4 s, lib/secrets.ts) plus the ≤ 1 s alert wait, and no more.
  */
 export const FUNCTION_SPECS = {
   authorizer: { id: 'AuthorizerFunction', timeout: Duration.seconds(5), description: 'Portal JWT authorizer' },
@@ -48,6 +74,11 @@ export const FUNCTION_SPECS = {
     timeout: Duration.seconds(8),
     description: 'POST /api/v1/make_call: Twilio voice webhook',
   },
+  callEvents: {
+    id: 'CallEventsFunction',
+    timeout: Duration.seconds(8),
+    description: 'POST /api/v1/dial_status and /api/v1/call_status: Twilio dial and call status webhooks',
+  },
 } as const satisfies Record<FunctionName, { id: string; timeout: Duration; description: string }>;
 
 /** 512 MB: Lambda's CPU share grows with memory, and cold starts are CPU-bound module loading. */
@@ -55,13 +86,24 @@ const MEMORY_MB = 512;
 
 /**
  * Every route without the authorizer must say here why that is safe; the reason becomes the
- * cdk-nag acknowledgement (AwsSolutions-APIG4) on that route alone.
+ * cdk-nag acknowledgement (AwsSolutions-APIG4) on that route alone. Today each is a Twilio
+ * webhook: what Twilio calls it, and what its function refuses to do for an unsigned request.
  */
-const UNAUTHORIZED_ROUTE_REASONS: Readonly<Record<string, string>> = {
-  'POST /api/v1/make_call':
-    "Twilio's voice webhook cannot send a bearer token; the makeCall function verifies every request's " +
-    'X-Twilio-Signature (HMAC with the account auth token) and answers 403 without dialing when it is missing or wrong.',
+const TWILIO_SIGNED_ROUTES: Readonly<Partial<Record<RouteKey, { webhook: string; refused: string }>>> = {
+  'POST /api/v1/make_call': { webhook: 'voice webhook', refused: 'without dialing' },
+  'POST /api/v1/dial_status': { webhook: 'dial action callback (<Dial action>)', refused: 'without acting on it' },
+  'POST /api/v1/call_status': { webhook: 'call status callback (statusCallback)', refused: 'without acting on it' },
 };
+
+/** The acknowledgement's reason for a route without the authorizer, in one wording; undefined: none given. */
+export function unauthorizedRouteReason(route: Route): string | undefined {
+  const signed = TWILIO_SIGNED_ROUTES[routeKey(route) as RouteKey];
+  if (!signed) return undefined;
+  return (
+    `Twilio's ${signed.webhook} cannot send a bearer token; the ${route.function} function verifies every request's ` +
+    `X-Twilio-Signature (HMAC with the account auth token) and answers 403 ${signed.refused} when it is missing or wrong.`
+  );
+}
 
 /** One JSON object per request; no header values (the bearer token travels in one). */
 const ACCESS_LOG_FORMAT = JSON.stringify({
@@ -111,6 +153,48 @@ export const ALARM_THRESHOLDS = {
   secretStale: 1,
 } as const;
 
+/** The period of every graph and alarm: five minutes. */
+const PERIOD = Duration.minutes(5);
+
+/**
+ * One of the functions' own metrics (lib/metricNames.ts), a Sum over five minutes unless told
+ * otherwise. Powertools adds the `service` dimension to every metric it writes, and a CloudWatch
+ * metric is its name plus all its dimensions, so `service` is always named here too.
+ */
+export function serviceMetric(
+  metricName: MetricName,
+  dimensions: Readonly<Record<string, string>> = {},
+  options: MetricOptions = {},
+): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...SERVICE_DIMENSION, ...dimensions },
+    statistic: Stats.SUM,
+    period: PERIOD,
+    ...options,
+  });
+}
+
+/** A math-expression id (lowercase letter, then letters, digits, _) for any dimension value. */
+const expressionId = (...parts: string[]) =>
+  parts
+    .join('_')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+
+/**
+ * The Logs Insights query behind the cold-start widget. Lambda publishes no InitDuration
+ * metric in AWS/Lambda; the init duration is only in each cold start's report line. With JSON
+ * logs (as here) that line is `platform.report` with `record.metrics.initDurationMs`; plain-text
+ * logs give `@initDuration` instead, so either is read.
+ */
+export const INIT_DURATION_QUERY = [
+  'fields coalesce(record.metrics.initDurationMs, @initDuration) as initMs',
+  'filter (type = "platform.report" or @type = "REPORT") and ispresent(initMs)',
+  'stats count(*) as coldStarts, pct(initMs, 50) as p50Ms, pct(initMs, 99) as p99Ms, max(initMs) as maxMs by @log',
+] as const;
+
 function routePath(fn: FunctionName): string {
   const route = ROUTES.find((r) => r.function === fn);
   if (!route) throw new Error(`No route serves ${fn}`);
@@ -127,6 +211,8 @@ export class VoiceStack extends Stack {
   readonly secret: ISecret;
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   readonly alarmTopic: Topic;
+  readonly dashboard: Dashboard;
+  private readonly logGroups = {} as Record<FunctionName, LogGroup>;
 
   constructor(scope: Construct, id: string, props: VoiceStackProps) {
     super(scope, id, props);
@@ -137,7 +223,7 @@ export class VoiceStack extends Stack {
 
     this.api = new HttpApi(this, 'Api', {
       apiName: this.stackName,
-      description: 'Voice service: call tokens for the apps, the Twilio voice webhook',
+      description: 'Voice service: call tokens for the apps, the Twilio voice and status webhooks',
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
@@ -175,20 +261,27 @@ export class VoiceStack extends Stack {
       identitySource: ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(settings.authorizerCacheTtlSeconds),
     });
+    // One integration per function, shared by its routes (callEvents serves two).
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const integrationOf = (fn: Route['function']) => {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${FUNCTION_SPECS[fn].id}Integration`, functions[fn]);
+        integrations.set(fn, integration);
+      }
+      return integration;
+    };
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of ROUTES) {
       const key = routeKey(route);
-      const reason = UNAUTHORIZED_ROUTE_REASONS[key];
+      const reason = route.authorized ? undefined : unauthorizedRouteReason(route);
       if (!route.authorized && reason === undefined) {
-        throw new Error(`Route ${key} has no authorizer and no reason why that is safe (UNAUTHORIZED_ROUTE_REASONS)`);
+        throw new Error(`Route ${key} has no authorizer and no reason why that is safe (TWILIO_SIGNED_ROUTES)`);
       }
       const [httpRoute] = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(
-          `${FUNCTION_SPECS[route.function].id}Integration`,
-          functions[route.function],
-        ),
+        integration: integrationOf(route.function),
         ...(route.authorized ? { authorizer } : {}),
       });
       if (!route.authorized && httpRoute && reason) {
@@ -203,6 +296,7 @@ export class VoiceStack extends Stack {
     (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
 
     this.alarmTopic = this.alarms(settings);
+    this.dashboard = this.dashboardOf();
 
     new CfnOutput(this, 'ApiUrl', { description: 'The HTTP API endpoint', value: this.api.apiEndpoint });
     new CfnOutput(this, 'CallTokenUrl', {
@@ -216,6 +310,12 @@ export class VoiceStack extends Stack {
     new CfnOutput(this, 'SecretArn', {
       description: 'Fill with aws secretsmanager put-secret-value --secret-id <this>',
       value: this.secret.secretArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: "The service's CloudWatch dashboard",
+      value:
+        `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}` +
+        `#dashboards:name=${this.dashboard.dashboardName}`,
     });
   }
 
@@ -248,6 +348,7 @@ export class VoiceStack extends Stack {
       retention: settings.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.logGroups[name] = logGroup;
     // Our own role instead of AWSLambdaBasicExecutionRole (logs:* on every log group):
     // write to this function's log group, read this secret, nothing else.
     const role = new Role(this, `${spec.id}Role`, {
@@ -290,7 +391,7 @@ export class VoiceStack extends Stack {
       created.addAlarmAction(action);
       created.addOkAction(action);
     };
-    const period = Duration.minutes(5);
+    const period = PERIOD;
     for (const name of FUNCTION_NAMES) {
       const { id } = FUNCTION_SPECS[name];
       const fn = this.functions[name];
@@ -304,22 +405,135 @@ export class VoiceStack extends Stack {
       this.api.metricClientError({ period }),
       ALARM_THRESHOLDS.api4xx,
     );
-    // Powertools adds the `service` dimension to every metric: the alarm must name it too.
-    const custom = (metricName: string, dimensionsMap: Record<string, string>) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap, statistic: Stats.SUM, period });
     alarm(
       'WebhookSignatureRejected',
       'makeCall refused Twilio webhooks for a missing or wrong X-Twilio-Signature: Twilio always signs, so a wrong ' +
         'PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker',
-      custom(METRIC.WebhookRejected, { ...SERVICE_DIMENSION, Reason: SIGNATURE_REJECTION }),
+      serviceMetric(METRIC.WebhookRejected, { Reason: SIGNATURE_REJECTION }),
       ALARM_THRESHOLDS.signatureRejected,
     );
     alarm(
       'SecretStale',
       'A function served secrets past SECRETS_CACHE_TTL because Secrets Manager could not be read',
-      custom(METRIC.SecretStale, { ...SERVICE_DIMENSION }),
+      serviceMetric(METRIC.SecretStale),
       ALARM_THRESHOLDS.secretStale,
     );
     return topic;
+  }
+
+  /**
+   * One CloudWatch dashboard: what the service does (tokens, calls, dials, call lengths), what
+   * it refuses and what fails, then the API and each function. The custom metrics are exactly
+   * the names and dimensions the code emits (lib/metricNames.ts), one line per dimension value.
+   * Named `<stack>-<region>`: dashboard names are global to the account, not per region.
+   */
+  private dashboardOf(): Dashboard {
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-${Aws.REGION}` });
+    const graph = (title: string, left: IMetric[], more: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
+      new GraphWidget({ title, left, width: 8, height: 6, ...more });
+
+    // A dial's outcome is counted per Status and Leg; the graph sums the legs of each status.
+    const dialOutcomes = DIAL_STATUSES.map(
+      (status) =>
+        new MathExpression({
+          label: status,
+          period: PERIOD,
+          expression: LEGS.map((leg) => expressionId('dial', status, leg)).join(' + '),
+          usingMetrics: Object.fromEntries(
+            LEGS.map((leg) => [
+              expressionId('dial', status, leg),
+              serviceMetric(METRIC.DialOutcome, { Status: status, Leg: leg }),
+            ]),
+          ),
+        }),
+    );
+    // Percentiles cannot be added up across metrics, so call lengths are those of legs that
+    // completed (the other statuses last 0 s): p50, p90 and max per leg.
+    const durations = LEGS.flatMap((leg) =>
+      ['p50', 'p90', Stats.MAXIMUM].map((statistic) =>
+        serviceMetric(
+          METRIC.CallDuration,
+          { Leg: leg, Status: 'completed' },
+          { statistic, label: `${leg} ${statistic === Stats.MAXIMUM ? 'max' : statistic}` },
+        ),
+      ),
+    );
+    const perFunction = (metric: (fn: NodejsFunction, label: string) => IMetric) =>
+      FUNCTION_NAMES.map((name) => metric(this.functions[name], name));
+
+    dashboard.addWidgets(
+      graph(
+        'Tokens issued by platform',
+        PLATFORMS.map((platform) => serviceMetric(METRIC.TokenIssued, { Platform: platform }, { label: platform })),
+      ),
+      graph(
+        'Calls routed by decision (make_call)',
+        DECISIONS.map((decision) => serviceMetric(METRIC.CallRouted, { Decision: decision }, { label: decision })),
+      ),
+      graph('Dial outcomes by status (dial_status)', dialOutcomes),
+    );
+    dashboard.addWidgets(
+      graph('Call duration of completed legs, seconds (call_status)', durations, { leftYAxis: { min: 0 } }),
+      graph(
+        'Legs ended by status (call_status)',
+        LEG_STATUSES.map((status) => serviceMetric(METRIC.CallsCompleted, { Status: status }, { label: status })),
+      ),
+      graph(
+        'Webhooks rejected by reason',
+        REJECTION_REASONS.map((reason) => serviceMetric(METRIC.WebhookRejected, { Reason: reason }, { label: reason })),
+      ),
+    );
+    dashboard.addWidgets(
+      new SingleValueWidget({
+        title: 'Refused and failed, over the time range',
+        width: 8,
+        height: 6,
+        setPeriodToTimeRange: true,
+        metrics: [
+          serviceMetric(METRIC.InvalidParameters, {}, { label: 'call_token: invalid type' }),
+          serviceMetric(METRIC.TokenFailed, {}, { label: 'call_token: failed' }),
+          serviceMetric(METRIC.WebhookFailed, {}, { label: 'webhooks: failed on our side' }),
+          serviceMetric(METRIC.SecretStale, {}, { label: 'served stale secrets' }),
+        ],
+      }),
+      graph(
+        'API requests and errors',
+        [
+          this.api.metricClientError({ period: PERIOD, label: '4xx' }),
+          this.api.metricServerError({ period: PERIOD, label: '5xx' }),
+        ],
+        { right: [this.api.metricCount({ period: PERIOD, label: 'requests' })] },
+      ),
+      graph('API latency, ms', [
+        this.api.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }),
+        this.api.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
+        this.api.metricIntegrationLatency({ period: PERIOD, statistic: 'p99', label: 'integration p99' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Function errors',
+        perFunction((fn, label) => fn.metricErrors({ period: PERIOD, label })),
+      ),
+      graph(
+        'Function throttles',
+        perFunction((fn, label) => fn.metricThrottles({ period: PERIOD, label })),
+      ),
+      graph(
+        'Function duration p99, ms',
+        perFunction((fn, label) => fn.metricDuration({ period: PERIOD, statistic: 'p99', label })),
+      ),
+    );
+    dashboard.addWidgets(
+      new LogQueryWidget({
+        title: 'Cold starts: init duration by function, ms (Logs Insights over the function log groups)',
+        width: 24,
+        height: 6,
+        logGroupNames: FUNCTION_NAMES.map((name) => this.logGroups[name].logGroupName),
+        queryLines: [...INIT_DURATION_QUERY],
+        view: LogQueryVisualizationType.TABLE,
+      }),
+    );
+    return dashboard;
   }
 }

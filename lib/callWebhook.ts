@@ -9,7 +9,7 @@ import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
 import { twiml } from './httpResponses.js';
-import { METRIC } from './metricNames.js';
+import { type DECISIONS, METRIC } from './metricNames.js';
 import { ROUTE_PATHS } from './routePaths.js';
 import {
   publicBaseUrl,
@@ -35,7 +35,7 @@ export const MAKE_CALL_ORIGIN = {
 export const tryLater = () => twiml(sayTwiml(MESSAGES.tryLater));
 
 const routed = (decision: CallDecision): WebhookAnswer['metrics'] => [
-  { name: METRIC.CallRouted, dimensions: { Decision: decision.kind } },
+  { name: METRIC.CallRouted, dimensions: { Decision: decision.kind satisfies (typeof DECISIONS)[number] } },
 ];
 
 /** What to say about a decision: destinations are logged, as the legacy controller's meta did. */

@@ -39,3 +39,22 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The WebhookRejected reason for a missing or wrong X-Twilio-Signature. */
 export const SIGNATURE_REJECTION = 'signature';
+
+/*
+ * The values each dimension takes: the code emits only these (a signed request still decides
+ * nothing unbounded), and the stack's dashboard draws one line per value. A CloudWatch metric
+ * is its name plus its whole set of dimensions, so a value missing here is a line missing there.
+ */
+
+/** TokenIssued's Platform. */
+export const PLATFORMS = ['apns', 'fcm'] as const;
+/** CallRouted's Decision: make_call's routing outcomes. */
+export const DECISIONS = ['greeting', 'emergency', 'invalid', 'blocked', 'number', 'support', 'client'] as const;
+/** DialOutcome's and CallDuration's Leg: whom the dial called. */
+export const LEGS = ['number', 'client', 'unknown'] as const;
+/** DialOutcome's Status: Twilio's DialCallStatus, anything else `other`. */
+export const DIAL_STATUSES = ['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled', 'other'] as const;
+/** CallDuration's and CallsCompleted's Status: the final CallStatus of a leg. */
+export const LEG_STATUSES = ['completed', 'busy', 'no-answer', 'failed', 'canceled'] as const;
+/** WebhookRejected's Reason: a missing or wrong signature, or a body refused with that HTTP status. */
+export const REJECTION_REASONS = [SIGNATURE_REJECTION, 'body 400', 'body 413', 'body 415'] as const;

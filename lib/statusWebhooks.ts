@@ -6,7 +6,7 @@
  */
 import type { VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
-import { METRIC } from './metricNames.js';
+import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
 import { ROUTE_PATHS } from './routePaths.js';
 import {
   verifyWebhook,
@@ -23,15 +23,15 @@ export const CALL_EVENTS_ORIGIN = {
   originApi: '[POST] /api/v1/dial_status, /api/v1/call_status',
 } as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 
-/** Twilio's final statuses of a dial or a leg; anything else is counted as `other`. */
-const FINAL_STATUSES = ['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled'] as const;
-type FinalStatus = (typeof FINAL_STATUSES)[number];
-const isFinal = (status: string | undefined): status is FinalStatus =>
-  (FINAL_STATUSES as readonly (string | undefined)[]).includes(status);
+type DialStatus = (typeof DIAL_STATUSES)[number];
+type LegStatus = (typeof LEG_STATUSES)[number];
+const isOneOf = <T extends string>(values: readonly T[], value: string | undefined): value is T =>
+  (values as readonly (string | undefined)[]).includes(value);
 /** A metric dimension takes only values we know: a signed request still decides nothing unbounded. */
-const statusDimension = (status: string | undefined) => (isFinal(status) ? status : 'other');
+const dialStatusDimension = (status: string | undefined): DialStatus =>
+  isOneOf(DIAL_STATUSES, status) ? status : 'other';
 
-export type Leg = 'number' | 'client' | 'unknown';
+export type Leg = (typeof LEGS)[number];
 
 /** A logged parameter: Twilio's, but kept short whatever it holds. */
 const shown = (params: WebhookParams, name: string) => param(params, name)?.slice(0, 64);
@@ -92,7 +92,7 @@ export function answerDialStatus(
         leg,
       },
     },
-    metrics: [{ name: METRIC.DialOutcome, dimensions: { Status: statusDimension(status), Leg: leg } }],
+    metrics: [{ name: METRIC.DialOutcome, dimensions: { Status: dialStatusDimension(status), Leg: leg } }],
   };
 }
 
@@ -109,17 +109,16 @@ export function answerCallStatus(
   const status = param(params, 'CallStatus');
   const leg = calledLeg(params);
   const duration = Number(param(params, 'CallDuration'));
-  const metrics: WebhookAnswer['metrics'] =
-    isFinal(status) && status !== 'answered'
-      ? [
-          {
-            name: METRIC.CallDuration,
-            dimensions: { Leg: leg, Status: status },
-            seconds: Number.isFinite(duration) && duration >= 0 ? duration : 0,
-          },
-          { name: METRIC.CallsCompleted, dimensions: { Status: status } },
-        ]
-      : [];
+  const metrics: WebhookAnswer['metrics'] = isOneOf<LegStatus>(LEG_STATUSES, status)
+    ? [
+        {
+          name: METRIC.CallDuration,
+          dimensions: { Leg: leg, Status: status },
+          seconds: Number.isFinite(duration) && duration >= 0 ? duration : 0,
+        },
+        { name: METRIC.CallsCompleted, dimensions: { Status: status } },
+      ]
+    : [];
   return {
     response: noContent(),
     log: {

@@ -8,10 +8,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { withoutQuery } from './alerts.js';
 import type { Config } from './config.js';
 import { type HttpResponse, plainText } from './httpResponses.js';
-import { METRIC, type MetricName, SIGNATURE_REJECTION } from './metricNames.js';
+import { METRIC, type MetricName, type REJECTION_REASONS, SIGNATURE_REJECTION } from './metricNames.js';
 import { type AlertSpec, configFailure, type LogLine } from './secretHealth.js';
 import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
-import { parseWebhookBody, type RawBody, type WebhookParams } from './webhookBody.js';
+import { type BodyRejection, parseWebhookBody, type RawBody, type WebhookParams } from './webhookBody.js';
 
 export type WebhookConfig = Pick<Config, 'PUBLIC_BASE_URL' | 'TWILIO_AUTH_TOKEN' | 'TWILIO_SECONDARY_AUTH_TOKEN'>;
 
@@ -46,12 +46,12 @@ export const rejectedMetric = (reason: string): WebhookAnswer['metrics'][number]
 
 const forbidden = () => plainText(403, 'Forbidden');
 
-function bodyRejected(body: { status: number; message: string }): WebhookAnswer {
+function bodyRejected(body: BodyRejection): WebhookAnswer {
   return {
     response: plainText(body.status, body.message),
     log: { level: 'warn', message: 'Rejected body', attributes: { status: body.status } },
     logCap: 'body',
-    metrics: [rejectedMetric(`body ${body.status}`)],
+    metrics: [rejectedMetric(`body ${body.status}` satisfies (typeof REJECTION_REASONS)[number])],
   };
 }
 

@@ -6,8 +6,10 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import AccessToken from 'twilio/lib/jwt/AccessToken.js';
 import type { Config } from './config.js';
+import { PLATFORMS } from './metricNames.js';
 
-export const PUSH_PLATFORMS = ['apns', 'fcm'] as const;
+/** The apps' push platforms: also TokenIssued's Platform dimension. */
+export const PUSH_PLATFORMS = PLATFORMS;
 export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
 
 export function isPushPlatform(value: unknown): value is PushPlatform {

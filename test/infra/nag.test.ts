@@ -34,6 +34,8 @@ function acknowledgements(stack: IConstruct) {
 const EXPECTED = [
   { rule: 'AwsSolutions-SMG4', path: 'VoiceService/Secrets' },
   { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--make_call' },
+  { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--dial_status' },
+  { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--call_status' },
 ];
 
 describe('cdk-nag AwsSolutions', () => {

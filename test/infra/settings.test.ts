@@ -14,10 +14,11 @@ import {
   FUNCTION_SETTING_NAMES,
   parseStackSettings,
   ROUTE_THROTTLES,
+  STACK_DEFAULTS,
   STACK_KNOB_NAMES,
   settingValues,
 } from '../../infra/settings.js';
-import { ConfigError, SECRET_NAMES } from '../../lib/config.js';
+import { ConfigError, FIELDS, SECRET_NAMES } from '../../lib/config.js';
 import { SETTINGS } from './stackFixture.js';
 
 const problemsOf = (values: Record<string, string | undefined>) => {
@@ -37,11 +38,19 @@ describe('synth settings', () => {
     expect([...FUNCTION_SETTING_NAMES].sort()).toEqual(
       [
         'ALLOWED_DIAL_COUNTRIES',
+        'ANSWER_ON_BRIDGE',
+        'CALL_STATUS_CALLBACK',
         'DEFAULT_COUNTRY',
+        'DIAL_ACTION',
+        'DIAL_TIMEOUT',
         'EMERGENCY_NUMBERS',
+        'JWT_AUDIENCE',
+        'JWT_ISSUER',
+        'JWT_MAX_TTL',
         'PUBLIC_BASE_URL',
         'SECRETS_CACHE_TTL',
         'SECRETS_MAX_STALE',
+        'SUPPORT_NUMBER',
         'TWILIO_ACCOUNT_SID',
         'TWILIO_CALLER_IDS',
         'TWILIO_CALL_TIME_LIMIT',
@@ -53,19 +62,34 @@ describe('synth settings', () => {
       ].sort(),
     );
     for (const name of SECRET_NAMES) expect(FUNCTION_SETTING_NAMES).not.toContain(name);
-    expect(environmentFields('authorizer')).toEqual(['SECRET_ID', 'SECRETS_CACHE_TTL', 'SECRETS_MAX_STALE']);
+    expect(environmentFields('authorizer')).toEqual([
+      'JWT_ISSUER',
+      'JWT_AUDIENCE',
+      'JWT_MAX_TTL',
+      'SECRET_ID',
+      'SECRETS_CACHE_TTL',
+      'SECRETS_MAX_STALE',
+    ]);
+    expect(environmentFields('callEvents')).toEqual([
+      'PUBLIC_BASE_URL',
+      'SECRET_ID',
+      'SECRETS_CACHE_TTL',
+      'SECRETS_MAX_STALE',
+    ]);
   });
 
   it('accept the five required ones alone, with the documented defaults', () => {
     const settings = parseStackSettings(SETTINGS);
     expect(settings).toEqual({
-      functionSettings: SETTINGS,
+      functionSettings: { ...SETTINGS, DIAL_ACTION: 'true', ANSWER_ON_BRIDGE: 'true', CALL_STATUS_CALLBACK: 'true' },
       stackName: 'VoiceService',
       authorizerCacheTtlSeconds: 300,
       throttle: { rateLimit: 50, burstLimit: 100 },
       routeThrottles: {
         'GET /api/v1/call_token': { rateLimit: 50, burstLimit: 100 },
         'POST /api/v1/make_call': { rateLimit: 20, burstLimit: 40 },
+        'POST /api/v1/dial_status': { rateLimit: 20, burstLimit: 40 },
+        'POST /api/v1/call_status': { rateLimit: 50, burstLimit: 100 },
       },
       logRetention: 30,
     });
@@ -96,6 +120,13 @@ describe('synth settings', () => {
       CALL_TOKEN_THROTTLE_BURST: '-1',
       MAKE_CALL_THROTTLE_RATE: '10001',
       MAKE_CALL_THROTTLE_BURST: 'VALUE7',
+      DIAL_STATUS_THROTTLE_RATE: 'VALUE8',
+      DIAL_STATUS_THROTTLE_BURST: '5001',
+      CALL_STATUS_THROTTLE_RATE: '0',
+      CALL_STATUS_THROTTLE_BURST: '2.5',
+      DIAL_ACTION: 'VALUE9',
+      DIAL_TIMEOUT: '61',
+      SUPPORT_NUMBER: 'VALUE10',
       LOG_RETENTION_DAYS: '45',
       STACK_NAME: '9VALUE6',
     };
@@ -103,6 +134,9 @@ describe('synth settings', () => {
     expect(problems.map((p) => p.split(' ')[0])).toEqual([
       'TWILIO_ML_APP_SID',
       'TWILIO_FROM',
+      'DIAL_ACTION',
+      'DIAL_TIMEOUT',
+      'SUPPORT_NUMBER',
       'PUBLIC_BASE_URL',
       'STACK_NAME',
       'SECRET_NAME',
@@ -114,6 +148,10 @@ describe('synth settings', () => {
       'CALL_TOKEN_THROTTLE_BURST',
       'MAKE_CALL_THROTTLE_RATE',
       'MAKE_CALL_THROTTLE_BURST',
+      'DIAL_STATUS_THROTTLE_RATE',
+      'DIAL_STATUS_THROTTLE_BURST',
+      'CALL_STATUS_THROTTLE_RATE',
+      'CALL_STATUS_THROTTLE_BURST',
       'LOG_RETENTION_DAYS',
     ]);
     expect(problems.join('\n')).not.toMatch(/VALUE/);
@@ -136,10 +174,16 @@ describe('synth settings', () => {
       CALL_TOKEN_THROTTLE_BURST: '60',
       MAKE_CALL_THROTTLE_RATE: '5',
       MAKE_CALL_THROTTLE_BURST: ' 8 ',
+      DIAL_STATUS_THROTTLE_RATE: '9',
+      DIAL_STATUS_THROTTLE_BURST: '10',
+      CALL_STATUS_THROTTLE_RATE: '50',
+      CALL_STATUS_THROTTLE_BURST: '12',
     });
     expect(settings.routeThrottles).toEqual({
       'GET /api/v1/call_token': { rateLimit: 30, burstLimit: 60 },
       'POST /api/v1/make_call': { rateLimit: 5, burstLimit: 8 },
+      'POST /api/v1/dial_status': { rateLimit: 9, burstLimit: 10 },
+      'POST /api/v1/call_status': { rateLimit: 50, burstLimit: 12 },
     });
     expect(settings.throttle).toEqual({ rateLimit: 50, burstLimit: 100 });
   });
@@ -166,7 +210,52 @@ describe('synth settings', () => {
     expect(settings.routeThrottles).toEqual({
       'GET /api/v1/call_token': { rateLimit: 10, burstLimit: 30 },
       'POST /api/v1/make_call': { rateLimit: 10, burstLimit: 30 },
+      'POST /api/v1/dial_status': { rateLimit: 10, burstLimit: 30 },
+      'POST /api/v1/call_status': { rateLimit: 10, burstLimit: 30 },
     });
+  });
+
+  it('route throttles: the status routes are refused above the stage default too', () => {
+    expect(problemsOf({ ...SETTINGS, DIAL_STATUS_THROTTLE_RATE: '51', CALL_STATUS_THROTTLE_BURST: '101' })).toEqual([
+      'DIAL_STATUS_THROTTLE_RATE must not exceed API_THROTTLE_RATE, the stage default',
+      'CALL_STATUS_THROTTLE_BURST must not exceed API_THROTTLE_BURST, the stage default',
+    ]);
+  });
+
+  it('stack defaults: settings the code leaves off and the stack turns on, each a valid value the code does not default to', () => {
+    expect(STACK_DEFAULTS).toEqual({ DIAL_ACTION: 'true', ANSWER_ON_BRIDGE: 'true', CALL_STATUS_CALLBACK: 'true' });
+    for (const [name, value] of Object.entries(STACK_DEFAULTS) as [keyof typeof STACK_DEFAULTS, string][]) {
+      expect(FUNCTION_SETTING_NAMES, name).toContain(name);
+      expect(FIELDS[name].parse(value), name).not.toEqual(FIELDS[name].parse(undefined));
+    }
+  });
+
+  it('stack defaults: a value given in the environment or with -c wins (and is validated); empty means not given', () => {
+    const fromEnv = parseStackSettings({ ...SETTINGS, DIAL_ACTION: 'false', ANSWER_ON_BRIDGE: ' ' });
+    expect(fromEnv.functionSettings).toMatchObject({ DIAL_ACTION: 'false', ANSWER_ON_BRIDGE: 'true' });
+    const values = settingValues(context({ CALL_STATUS_CALLBACK: false, DIAL_ACTION: 'false' }), {
+      ...SETTINGS,
+      DIAL_ACTION: 'true',
+    });
+    expect(parseStackSettings(values).functionSettings).toMatchObject({
+      DIAL_ACTION: 'false',
+      ANSWER_ON_BRIDGE: 'true',
+      CALL_STATUS_CALLBACK: 'false',
+    });
+    expect(problemsOf({ ...SETTINGS, CALL_STATUS_CALLBACK: 'off', ANSWER_ON_BRIDGE: 'TRUE' })).toEqual([
+      'ANSWER_ON_BRIDGE must be true or false',
+      'CALL_STATUS_CALLBACK must be true or false',
+    ]);
+  });
+
+  it('DIAL_TIMEOUT and SUPPORT_NUMBER pass through when given, and are absent otherwise', () => {
+    expect(parseStackSettings(SETTINGS).functionSettings).not.toHaveProperty('DIAL_TIMEOUT');
+    expect(parseStackSettings(SETTINGS).functionSettings).not.toHaveProperty('SUPPORT_NUMBER');
+    const given = parseStackSettings({ ...SETTINGS, DIAL_TIMEOUT: ' 20 ', SUPPORT_NUMBER: '+18005550100' });
+    expect(given.functionSettings).toMatchObject({ DIAL_TIMEOUT: '20', SUPPORT_NUMBER: '+18005550100' });
+    expect(problemsOf({ ...SETTINGS, DIAL_TIMEOUT: '4' })).toEqual([
+      'DIAL_TIMEOUT must be a whole number from 5 to 60',
+    ]);
   });
 
   it('do not need any secret', () => {

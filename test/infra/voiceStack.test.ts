@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../infra/routes.js';
 import { FUNCTION_NAMES } from '../../infra/settings.js';
-import { ALARM_THRESHOLDS, SECRET_PLACEHOLDER } from '../../infra/voiceStack.js';
+import { ALARM_THRESHOLDS, SECRET_PLACEHOLDER, unauthorizedRouteReason } from '../../infra/voiceStack.js';
 import { SECRET_NAMES } from '../../lib/config.js';
 import { FUNCTION_FIELDS, type FunctionName } from '../../lib/functionFields.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION, SIGNATURE_REJECTION } from '../../lib/metricNames.js';
@@ -60,18 +60,55 @@ describe('routes', () => {
     }
   });
 
-  it('put the authorizer on GET /api/v1/call_token and nothing on POST /api/v1/make_call', () => {
+  it('put the authorizer on GET /api/v1/call_token and nothing on the three Twilio webhooks', () => {
     const [authorizerId] = Object.keys(resources('AWS::ApiGatewayV2::Authorizer'));
     base.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: 'GET /api/v1/call_token',
       AuthorizationType: 'CUSTOM',
       AuthorizerId: { Ref: authorizerId },
     });
-    base.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'POST /api/v1/make_call',
-      AuthorizationType: 'NONE',
-      AuthorizerId: Match.absent(),
-    });
+    for (const routeKey of ['POST /api/v1/make_call', 'POST /api/v1/dial_status', 'POST /api/v1/call_status']) {
+      base.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+        AuthorizerId: Match.absent(),
+      });
+    }
+  });
+
+  it('serve dial_status and call_status with the one callEvents function', () => {
+    const integrations = Object.values(resources('AWS::ApiGatewayV2::Integration')).filter(
+      (i) =>
+        JSON.stringify(i.Properties.IntegrationUri) === JSON.stringify({ 'Fn::GetAtt': [fnId('callEvents'), 'Arn'] }),
+    );
+    expect(integrations).toHaveLength(1);
+    // Still one invoke permission per route, each for its own path.
+    const permissions = Object.values(resources('AWS::Lambda::Permission')).filter(
+      (p) =>
+        JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [fnId('callEvents'), 'Arn'] }),
+    );
+    expect(permissions.map((p) => JSON.stringify(p.Properties.SourceArn).match(/\/api\/v1\/\w+/)?.[0]).sort()).toEqual([
+      '/api/v1/call_status',
+      '/api/v1/dial_status',
+    ]);
+    expect(ROUTES.filter((r) => r.function === 'callEvents').map(routeKey)).toEqual([
+      'POST /api/v1/dial_status',
+      'POST /api/v1/call_status',
+    ]);
+  });
+
+  it('give each route without the authorizer the one signature reason, naming its function', () => {
+    for (const route of ROUTES.filter((r) => !r.authorized)) {
+      const reason = unauthorizedRouteReason(route) ?? '';
+      expect(reason, routeKey(route)).toMatch(
+        new RegExp(
+          `^Twilio's .+ cannot send a bearer token; the ${route.function} function verifies every request's X-Twilio-Signature .+ answers 403 .+ when it is missing or wrong\\.$`,
+        ),
+      );
+    }
+    expect(
+      unauthorizedRouteReason({ method: 'GET', path: '/api/v1/other', function: 'callToken', authorized: false }),
+    ).toBeUndefined();
   });
 });
 
@@ -113,8 +150,9 @@ describe('functions', () => {
     }
   });
 
-  it('time out well inside their callers: makeCall under Twilio’s 15 s, the authorizer short', () => {
+  it('time out well inside their callers: makeCall and callEvents under Twilio’s 15 s, the authorizer short', () => {
     expect(fnProps('makeCall').Timeout).toBeLessThanOrEqual(10);
+    expect(fnProps('callEvents').Timeout).toBeLessThanOrEqual(10);
     expect(fnProps('authorizer').Timeout).toBeLessThanOrEqual(5);
     expect(fnProps('callToken').Timeout).toBeLessThanOrEqual(10);
   });
@@ -129,7 +167,16 @@ describe('functions', () => {
         TWILIO_ML_FCM_CERT_SID: SETTINGS.TWILIO_ML_FCM_CERT_SID,
         SECRET_ID: { Ref: secretId },
       },
-      makeCall: { TWILIO_FROM: SETTINGS.TWILIO_FROM, PUBLIC_BASE_URL: expect.anything(), SECRET_ID: { Ref: secretId } },
+      // The stack turns on what the code leaves off (STACK_DEFAULTS).
+      makeCall: {
+        TWILIO_FROM: SETTINGS.TWILIO_FROM,
+        PUBLIC_BASE_URL: expect.anything(),
+        DIAL_ACTION: 'true',
+        ANSWER_ON_BRIDGE: 'true',
+        CALL_STATUS_CALLBACK: 'true',
+        SECRET_ID: { Ref: secretId },
+      },
+      callEvents: { PUBLIC_BASE_URL: expect.anything(), SECRET_ID: { Ref: secretId } },
     };
     for (const name of FUNCTION_NAMES) {
       expect(fnProps(name).Environment.Variables, name).toEqual({
@@ -147,6 +194,8 @@ describe('functions', () => {
       DEFAULT_COUNTRY: 'CA',
       ALLOWED_DIAL_COUNTRIES: 'US',
       EMERGENCY_NUMBERS: '911,112',
+      DIAL_TIMEOUT: '20',
+      SUPPORT_NUMBER: '+18005550100',
       SECRETS_CACHE_TTL: '60',
     };
     const s = synth({ ...SETTINGS, ...optional });
@@ -159,10 +208,28 @@ describe('functions', () => {
     }
   });
 
-  it('give makeCall the API’s own URL as PUBLIC_BASE_URL, or the custom domain URL when one is given', () => {
-    expect(fnProps('makeCall').Environment.Variables.PUBLIC_BASE_URL).toEqual(apiEndpoint());
+  it('give makeCall and callEvents the API’s own URL as PUBLIC_BASE_URL, or the custom domain URL when one is given', () => {
     const custom = synth({ ...SETTINGS, PUBLIC_BASE_URL: 'https://voice.example.com/v/' });
-    expect(fnProps('makeCall', custom).Environment.Variables.PUBLIC_BASE_URL).toBe('https://voice.example.com/v');
+    // The same base on both: makeCall hands Twilio <base>/api/v1/dial_status, callEvents checks signatures for it.
+    for (const name of ['makeCall', 'callEvents'] as const) {
+      expect(fnProps(name).Environment.Variables.PUBLIC_BASE_URL, name).toEqual(apiEndpoint());
+      expect(fnProps(name, custom).Environment.Variables.PUBLIC_BASE_URL, name).toBe('https://voice.example.com/v');
+    }
+  });
+
+  it('turn makeCall’s dial action, answerOnBridge and status callbacks on unless told otherwise', () => {
+    const off = synth(
+      { ...SETTINGS, DIAL_ACTION: 'false', CALL_STATUS_CALLBACK: 'false' },
+      { context: { ANSWER_ON_BRIDGE: 'false' } },
+    );
+    expect(fnProps('makeCall', off).Environment.Variables).toMatchObject({
+      DIAL_ACTION: 'false',
+      ANSWER_ON_BRIDGE: 'false',
+      CALL_STATUS_CALLBACK: 'false',
+    });
+    expect(() => synth({ ...SETTINGS, DIAL_ACTION: 'yes' })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', problems: ['DIAL_ACTION must be true or false'] }),
+    );
   });
 });
 
@@ -284,9 +351,9 @@ describe('IAM', () => {
 });
 
 describe('logs', () => {
-  it('every log group keeps logs LOG_RETENTION_DAYS (30 by default): three functions and the access log', () => {
+  it('every log group keeps logs LOG_RETENTION_DAYS (30 by default): one per function and the access log', () => {
     const groups = Object.values(resources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(FUNCTION_NAMES.length + 1);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
     const longer = Object.values(resources('AWS::Logs::LogGroup', synth({ ...SETTINGS, LOG_RETENTION_DAYS: '90' })));
     for (const group of longer) expect(group.Properties.RetentionInDays).toBe(90);
@@ -332,12 +399,14 @@ describe('stage', () => {
     );
   });
 
-  it('throttles each route on its own: call_token 50/s burst 100, make_call 20/s burst 40 by default', () => {
+  it('throttles each route on its own: call_token 50/100, make_call 20/40, dial_status 20/40, call_status 50/100 by default', () => {
     base.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       RouteSettings: {
         'GET /api/v1/call_token': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
         'POST /api/v1/make_call': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+        'POST /api/v1/dial_status': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+        'POST /api/v1/call_status': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       },
     });
     // One entry per route of ROUTES, nothing else.
@@ -352,12 +421,18 @@ describe('stage', () => {
       CALL_TOKEN_THROTTLE_BURST: '22',
       MAKE_CALL_THROTTLE_RATE: '3',
       MAKE_CALL_THROTTLE_BURST: '4',
+      DIAL_STATUS_THROTTLE_RATE: '5',
+      DIAL_STATUS_THROTTLE_BURST: '6',
+      CALL_STATUS_THROTTLE_RATE: '7',
+      CALL_STATUS_THROTTLE_BURST: '8',
     });
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       RouteSettings: {
         'GET /api/v1/call_token': { ThrottlingRateLimit: 11, ThrottlingBurstLimit: 22 },
         'POST /api/v1/make_call': { ThrottlingRateLimit: 3, ThrottlingBurstLimit: 4 },
+        'POST /api/v1/dial_status': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 6 },
+        'POST /api/v1/call_status': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 8 },
       },
     });
   });
@@ -426,7 +501,8 @@ describe('alarms', () => {
       .map((a) => a.Properties)
       .filter((a) => a.MetricName === metricName);
 
-  it('are ten in all: six on the functions, 5xx, 4xx, signature rejections, stale secrets', () => {
+  it('are twelve in all: two per function (eight), 5xx, 4xx, signature rejections, stale secrets', () => {
+    expect(FUNCTION_NAMES.length * 2 + 4).toBe(12);
     base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 4);
   });
 
@@ -504,9 +580,10 @@ describe('alarms', () => {
 describe('outputs', () => {
   const join = (path: string) => ({ 'Fn::Join': ['', [apiEndpoint(), path]] });
 
-  it('give the API URL, both route URLs and the secret ARN', () => {
+  it('give the API URL, the URLs of the routes the apps and the TwiML App call, the secret ARN and the dashboard', () => {
     const outputs = base.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'CallTokenUrl', 'MakeCallUrl', 'SecretArn']);
+    // No dial_status / call_status URLs: make_call's TwiML hands them to Twilio.
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'CallTokenUrl', 'DashboardUrl', 'MakeCallUrl', 'SecretArn']);
     expect(outputs.ApiUrl?.Value).toEqual(apiEndpoint());
     expect(outputs.CallTokenUrl?.Value).toEqual(join('/api/v1/call_token'));
     expect(outputs.MakeCallUrl?.Value).toEqual(join('/api/v1/make_call'));

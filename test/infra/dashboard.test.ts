@@ -1,0 +1,352 @@
+/**
+ * The CloudWatch dashboard: it exists, its URL is an output, it draws every function and the
+ * API, and every custom metric it (or an alarm) shows is one the code really emits. For the
+ * last, the real handlers answer a spread of requests (signed with twilio's own helper) through
+ * a recording metric sink that also feeds the real Powertools sink, whose embedded-metric-format
+ * lines are read back: what CloudWatch would store, `service` dimension and namespace included.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as authorizer from '../../functions/authorizer.js';
+import * as callEvents from '../../functions/callEvents.js';
+import * as callToken from '../../functions/callToken.js';
+import * as makeCall from '../../functions/makeCall.js';
+import { FUNCTION_NAMES } from '../../infra/settings.js';
+import { INIT_DURATION_QUERY } from '../../infra/voiceStack.js';
+import { makeCallConfig } from '../../lib/callWebhook.js';
+import type { Env, FieldName } from '../../lib/config.js';
+import { type ConfigLoader, configLoader } from '../../lib/functionConfig.js';
+import { FUNCTION_FIELDS, type FunctionName } from '../../lib/functionFields.js';
+import {
+  DECISIONS,
+  DIAL_STATUSES,
+  LEG_STATUSES,
+  LEGS,
+  METRIC,
+  METRICS_NAMESPACE,
+  type MetricName,
+  PLATFORMS,
+  REJECTION_REASONS,
+  SERVICE_DIMENSION,
+} from '../../lib/metricNames.js';
+import { type MetricSink, powertoolsMetrics } from '../../lib/metrics.js';
+import { type CallRequestOptions, callEvent, POLICY_ENV } from '../call/harness.js';
+import { legacyPortalToken } from '../support/portalTokens.js';
+import { recordingLog } from '../support/recordingLog.js';
+import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
+import { SETTINGS as TOKEN_SETTINGS } from '../token/settings.js';
+import { logicalId, removeOutdirs, type Synthesized, synth } from './stackFixture.js';
+
+type Dimensions = Record<string, string>;
+/** One metric as CloudWatch knows it: namespace, name and its whole set of dimensions. */
+interface MetricId {
+  namespace: string;
+  name: string;
+  dimensions: Dimensions;
+}
+interface Widget {
+  type: string;
+  width: number;
+  properties: { title: string; metrics?: unknown[][]; query?: string; view?: string };
+}
+
+const key = (m: MetricId) =>
+  `${m.namespace} ${m.name} ${JSON.stringify(Object.entries(m.dimensions).sort(([a], [b]) => a.localeCompare(b)))}`;
+const shape = (name: string, dimensions: Dimensions) => `${name} [${Object.keys(dimensions).sort().join(',')}]`;
+const withoutService = ({ service: _, ...rest }: Dimensions) => rest;
+
+/** The DashboardBody is an Fn::Join around tokens; each token becomes a readable `<Ref:…>` inside its JSON string. */
+function dashboardOf(s: Synthesized): { widgets: Widget[] } {
+  const dashboards = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const [separator, parts] = body['Fn::Join'];
+  const text = parts
+    .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/["{}[\]]/g, '')}>`))
+    .join(separator);
+  return JSON.parse(text);
+}
+
+/** Each metric line of a widget (expressions left out), e.g. `["VoiceService","TokenIssued","Platform","apns",…,{…}]`. */
+function metricLines(widget: Widget): (MetricId & { options: Record<string, unknown> })[] {
+  return (widget.properties.metrics ?? []).flatMap((line) => {
+    const strings = line.filter((item): item is string => typeof item === 'string');
+    const last = line[line.length - 1];
+    const options = (typeof last === 'object' && last !== null ? last : {}) as Record<string, unknown>;
+    if (strings.length === 0) return []; // a math expression: its metrics are lines of their own
+    const [namespace, name, ...pairs] = strings;
+    // CDK writes every line in full; "." would mean "as the line above", which this test does not read.
+    if (namespace === '.' || name === '.' || pairs.length % 2 !== 0) throw new Error(`unexpected line ${line}`);
+    const dimensions: Dimensions = {};
+    for (let i = 0; i < pairs.length; i += 2) dimensions[pairs[i] as string] = pairs[i + 1] as string;
+    return [{ namespace: namespace as string, name: name as string, dimensions, options }];
+  });
+}
+
+/** A loader that reports its (good) secrets as stale, as when Secrets Manager cannot be read. */
+function stale<K extends FieldName>(loader: ConfigLoader<K>): ConfigLoader<K> {
+  const read = async () => ({ ...(await loader.read()), stale: true });
+  return Object.assign(async () => (await read()).config, { read });
+}
+
+/** Every metric the real handlers emit for a spread of requests: recorded, and as Powertools writes it. */
+async function emittedMetrics() {
+  const recorded: { name: MetricName; dimensions: Dimensions }[] = [];
+  const written: string[] = [];
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    const real = powertoolsMetrics();
+    const metrics: MetricSink = {
+      count: (name, dimensions = {}) => {
+        recorded.push({ name, dimensions: { ...dimensions } });
+        real.count(name, dimensions);
+      },
+      seconds: (name, value, dimensions = {}) => {
+        recorded.push({ name, dimensions: { ...dimensions } });
+        real.seconds(name, value, dimensions);
+      },
+    };
+    const deps = { log: recordingLog(), alert: async () => undefined, metrics };
+
+    // call_token: both platforms, a bad type, a broken configuration.
+    const tokens = callToken.createHandler({
+      ...deps,
+      config: configLoader(FUNCTION_FIELDS.callToken, TOKEN_SETTINGS),
+    });
+    for (const type of [...PLATFORMS, 'voip']) await tokens(callTokenEventWithQuery({ type }));
+    await callToken.createHandler({ ...deps, config: configLoader(FUNCTION_FIELDS.callToken, {}) })(
+      callTokenEventWithQuery({ type: 'apns' }),
+    );
+
+    // The authorizer, on stale secrets (its only metric).
+    const authorize = authorizer.createHandler({
+      ...deps,
+      config: stale(configLoader(FUNCTION_FIELDS.authorizer, TOKEN_SETTINGS)),
+    });
+    await authorize(authorizerRequest(`Bearer ${legacyPortalToken(42, TOKEN_SETTINGS.JWT_SECRET)}`));
+
+    // make_call: every routing decision, every kind of rejected request, a broken configuration.
+    const callEnv: Env = { ...POLICY_ENV, SUPPORT_NUMBER: '+18005550100', DIAL_ACTION: 'true' };
+    const call = makeCall.createHandler({ ...deps, config: makeCallConfig(callEnv), allowUnsignedRequests: false });
+    for (const to of ['', '911', '123', '+18765230123', '+14155552671', 'support', 'client:alice']) {
+      await call(callEvent({ params: { to, From: 'client:bob' } }));
+    }
+    const rejected: CallRequestOptions[] = [
+      { params: { to: '+14155552671' }, signature: 'none' },
+      { encoding: 'json', rawBody: 'not json' },
+      { params: { to: 'x'.repeat(20_000) } },
+      { params: { to: '+14155552671' }, contentType: 'text/plain' },
+    ];
+    for (const options of rejected) await call(callEvent(options));
+    const { TWILIO_FROM: _, ...withoutFrom } = callEnv;
+    await makeCall.createHandler({ ...deps, config: makeCallConfig(withoutFrom), allowUnsignedRequests: false })(
+      callEvent({ params: { to: '+14155552671' } }),
+    );
+
+    // dial_status and call_status: every status on every leg, Twilio's `To` for the leg, stale secrets.
+    const events = callEvents.createHandler({
+      ...deps,
+      config: stale(configLoader(FUNCTION_FIELDS.callEvents, callEnv)),
+      allowUnsignedRequests: false,
+    });
+    const post = (path: string, options: CallRequestOptions): APIGatewayProxyEventV2 =>
+      callEvent({ rawPath: path, routeKey: `POST ${path}`, ...options });
+    for (const query of ['leg=number', 'leg=client', '']) {
+      for (const status of [...DIAL_STATUSES, 'something-new']) {
+        await events(post('/api/v1/dial_status', { query, params: { DialCallStatus: status } }));
+      }
+    }
+    for (const to of ['+14155552671', 'client:alice', '']) {
+      for (const status of ['initiated', 'ringing', 'answered', ...LEG_STATUSES]) {
+        const params = { CallStatus: status, CallDuration: '42', ...(to ? { To: to } : {}) };
+        await events(post('/api/v1/call_status', { params }));
+      }
+    }
+  } finally {
+    write.mockRestore();
+    vi.unstubAllEnvs();
+  }
+  const powertools: MetricId[] = written
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .flatMap((line) => {
+      const emf = JSON.parse(line) as Record<string, unknown> & {
+        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+      };
+      return emf._aws.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.flatMap((metric) =>
+          directive.Dimensions.map((names) => ({
+            namespace: directive.Namespace,
+            name: metric.Name,
+            dimensions: Object.fromEntries(names.map((n) => [n, String(emf[n])])),
+          })),
+        ),
+      );
+    });
+  return { recorded, powertools };
+}
+
+let base: Synthesized;
+let widgets: Widget[];
+let emitted: Awaited<ReturnType<typeof emittedMetrics>>;
+const fnId = (name: FunctionName) => logicalId(base, base.stack.functions[name]);
+const customLines = () =>
+  widgets.flatMap((widget) =>
+    metricLines(widget)
+      .filter((line) => line.namespace === METRICS_NAMESPACE)
+      .map((line) => ({ ...line, title: widget.properties.title })),
+  );
+const widget = (title: string) => {
+  const found = widgets.find((w) => w.properties.title.startsWith(title));
+  if (!found) throw new Error(`no widget ${title}`);
+  return found;
+};
+
+beforeAll(async () => {
+  base = synth();
+  widgets = dashboardOf(base).widgets;
+  emitted = await emittedMetrics();
+}, 60_000);
+afterAll(removeOutdirs);
+
+describe('dashboard', () => {
+  it('is one dashboard named <stack>-<region>, its URL the DashboardUrl output', () => {
+    const [id, dashboard] = Object.entries(base.template.findResources('AWS::CloudWatch::Dashboard'))[0] ?? [];
+    expect(dashboard?.Properties.DashboardName).toEqual({
+      'Fn::Join': ['', ['VoiceService-', { Ref: 'AWS::Region' }]],
+    });
+    base.template.hasOutput('DashboardUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: 'AWS::Region' },
+            '.console.aws.amazon.com/cloudwatch/home?region=',
+            { Ref: 'AWS::Region' },
+            '#dashboards:name=',
+            { Ref: id },
+          ],
+        ],
+      },
+    });
+    expect(widgets.reduce((sum, w) => sum + w.width, 0) % 24).toBe(0); // full rows
+  });
+
+  it('draws one line per dimension value for the service’s own metrics', () => {
+    const valuesOf = (name: MetricName, dimension: string) =>
+      customLines()
+        .filter((line) => line.name === name)
+        .map((line) => line.dimensions[dimension]);
+    expect(valuesOf(METRIC.TokenIssued, 'Platform')).toEqual([...PLATFORMS]);
+    expect(valuesOf(METRIC.CallRouted, 'Decision')).toEqual([...DECISIONS]);
+    expect(valuesOf(METRIC.CallsCompleted, 'Status')).toEqual([...LEG_STATUSES]);
+    expect(valuesOf(METRIC.WebhookRejected, 'Reason')).toEqual([...REJECTION_REASONS]);
+    // Dial outcomes: every status × leg, summed per status by an expression labelled with the status.
+    expect(
+      new Set(
+        customLines()
+          .filter((l) => l.name === METRIC.DialOutcome)
+          .map((l) => key(l)),
+      ).size,
+    ).toBe(DIAL_STATUSES.length * LEGS.length);
+    const expressions = (widget('Dial outcomes').properties.metrics ?? [])
+      .map((line) => line[0] as { label?: string; expression?: string })
+      .filter((first) => typeof first === 'object' && first.expression !== undefined);
+    expect(expressions.map((e) => e.label)).toEqual([...DIAL_STATUSES]);
+    // Call duration: p50, p90 and max of each leg's completed calls.
+    const durations = customLines().filter((l) => l.name === METRIC.CallDuration);
+    expect(durations.map((l) => `${l.dimensions.Leg} ${l.dimensions.Status} ${l.options.stat}`)).toEqual(
+      LEGS.flatMap((leg) => ['p50', 'p90', 'Maximum'].map((stat) => `${leg} completed ${stat}`)),
+    );
+    for (const line of customLines()) expect(line.dimensions.service, line.name).toBe(SERVICE_DIMENSION.service);
+  });
+
+  it('shows only metrics the code emits: each custom line’s name and dimension names are among those the handlers emitted', () => {
+    const emittedShapes = new Set(emitted.recorded.map((m) => shape(m.name, m.dimensions)));
+    // Every name of lib/metricNames.ts was emitted by the requests above, so the check below is not vacuous.
+    expect(new Set(emitted.recorded.map((m) => m.name))).toEqual(new Set(Object.values(METRIC)));
+    for (const line of customLines()) {
+      expect(emittedShapes, `${line.title}: ${key(line)}`).toContain(shape(line.name, withoutService(line.dimensions)));
+    }
+  });
+
+  it('is what CloudWatch stores: Powertools writes exactly the recorded metrics, in VoiceService, with service=voice', () => {
+    expect(emitted.powertools.map(key).sort()).toEqual(
+      emitted.recorded
+        .map((m) =>
+          key({ namespace: METRICS_NAMESPACE, name: m.name, dimensions: { ...m.dimensions, ...SERVICE_DIMENSION } }),
+        )
+        .sort(),
+    );
+    // And each custom line is one of those metrics, dimension values included, where the requests produced it.
+    const stored = new Set(emitted.powertools.map(key));
+    const drawn = new Set(customLines().map(key));
+    for (const metric of emitted.powertools) {
+      // Call durations are drawn for completed legs only (percentiles cannot be added up across statuses).
+      if (metric.name === METRIC.CallDuration && metric.dimensions.Status !== 'completed') continue;
+      expect(drawn, `emitted but not drawn: ${key(metric)}`).toContain(key(metric));
+    }
+    expect([...drawn].filter((line) => !stored.has(line))).toEqual([]);
+  });
+
+  it('the alarms watch only metrics the code emits, too', () => {
+    const stored = new Set(emitted.powertools.map(key));
+    const alarms = Object.values(base.template.findResources('AWS::CloudWatch::Alarm'))
+      .map(
+        (a) =>
+          a.Properties as { Namespace?: string; MetricName: string; Dimensions?: { Name: string; Value: string }[] },
+      )
+      .filter((a) => a.Namespace === METRICS_NAMESPACE);
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) {
+      const dimensions = Object.fromEntries((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      expect(stored).toContain(key({ namespace: METRICS_NAMESPACE, name: alarm.MetricName, dimensions }));
+    }
+  });
+
+  it('draws each function’s errors, throttles and p99 duration, one line per function', () => {
+    const lambdaLines = (title: string) =>
+      metricLines(widget(title)).map((l) => `${l.namespace} ${l.name} ${l.dimensions.FunctionName} ${l.options.stat}`);
+    const each = (metric: string, stat: string) =>
+      FUNCTION_NAMES.map((name) => `AWS/Lambda ${metric} <Ref:${fnId(name)}> ${stat}`);
+    expect(lambdaLines('Function errors')).toEqual(each('Errors', 'Sum'));
+    expect(lambdaLines('Function throttles')).toEqual(each('Throttles', 'Sum'));
+    expect(lambdaLines('Function duration p99')).toEqual(each('Duration', 'p99'));
+  });
+
+  it('shows cold-start init durations from every function log group (Lambda has no InitDuration metric)', () => {
+    const query = widgets.find((w) => w.type === 'log');
+    const source = query?.properties.query ?? '';
+    const groups = FUNCTION_NAMES.map((name) => {
+      const props = base.template.findResources('AWS::Lambda::Function')[fnId(name)]?.Properties as {
+        LoggingConfig: { LogGroup: { Ref: string } };
+      };
+      return `<Ref:${props.LoggingConfig.LogGroup.Ref}>`;
+    });
+    expect(source.startsWith(groups.map((g) => `SOURCE '${g}'`).join(' | '))).toBe(true);
+    for (const line of INIT_DURATION_QUERY) expect(source).toContain(line);
+    expect(source).toContain('record.metrics.initDurationMs');
+    expect(query?.properties.view).toBe('table');
+  });
+
+  it('draws the API’s 4xx, 5xx and latency', () => {
+    const apiId = logicalId(base, base.stack.api);
+    const apiLines = (title: string) =>
+      metricLines(widget(title)).map((l) => `${l.namespace} ${l.name} ${l.dimensions.ApiId} ${l.options.stat}`);
+    expect(apiLines('API requests')).toEqual(
+      ['4xx Sum', '5xx Sum', 'Count SampleCount'].map(
+        (m) => `AWS/ApiGateway ${m.split(' ')[0]} <Ref:${apiId}> ${m.split(' ')[1]}`,
+      ),
+    );
+    expect(apiLines('API latency')).toEqual(
+      ['Latency p50', 'Latency p99', 'IntegrationLatency p99'].map(
+        (m) => `AWS/ApiGateway ${m.split(' ')[0]} <Ref:${apiId}> ${m.split(' ')[1]}`,
+      ),
+    );
+  });
+});
