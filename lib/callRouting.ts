@@ -14,7 +14,9 @@ export type DialPolicy = Pick<
   | 'DEFAULT_COUNTRY'
   | 'ALLOWED_DIAL_COUNTRIES'
   | 'EMERGENCY_NUMBERS'
+  | 'BLOCKED_NUMBER_TYPES'
   | 'SUPPORT_NUMBER'
+  | 'TWILIO_ML_APP_SID'
 >;
 
 export interface CallParams {
@@ -27,6 +29,8 @@ export interface CallParams {
 }
 
 export type CallDecision =
+  /** Twilio's From is not an identity this service issues: no one of ours is calling. */
+  | { kind: 'unauthorised'; from: string | undefined }
   | { kind: 'greeting' }
   | { kind: 'emergency'; to: string }
   | { kind: 'invalid'; to: string }
@@ -39,9 +43,8 @@ export type CallDecision =
 /** The legacy controller's test for "this is a phone number". */
 export const PHONE_PATTERN = /^[\d+\-() ]+$/;
 export const CLIENT_IDENTITY = /^[A-Za-z0-9_]{1,121}$/;
-const BLOCKED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
-/** Text XML 1.0 can carry (its `Char` production): no control characters, lone surrogates, U+FFFE or U+FFFF. */
-const XML_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+/** A support number of these types is a configuration error, whatever BLOCKED_NUMBER_TYPES says. */
+const SUPPORT_BLOCKED_TYPES = new Set(['PREMIUM_RATE', 'SHARED_COST']);
 
 type ParsedNumber = {
   e164: string;
@@ -79,12 +82,21 @@ export function phoneCallerId(params: CallParams, policy: DialPolicy): string {
   return ownedNumber(params.from, policy) ?? policy.TWILIO_FROM;
 }
 
-/** On a client leg the caller is who Twilio says: one app user cannot pose as another. */
-export function clientCallerId(params: CallParams, policy: DialPolicy): string {
-  const from = params.from === '' ? undefined : params.from;
-  if (!params.twilioFrom) return from ?? policy.TWILIO_FROM;
-  if (from === params.twilioFrom) return from;
-  return ownedNumber(from, policy) ?? params.twilioFrom;
+/** On a client leg the caller is who Twilio says (`twilioFrom`, one of ours): one app user cannot pose as another. */
+export function clientCallerId(params: CallParams & { twilioFrom: string }, policy: DialPolicy): string {
+  return ownedNumber(params.from, policy) ?? params.twilioFrom;
+}
+
+/**
+ * The user id of the caller when Twilio's From is an identity this service issues
+ * (`client:<TWILIO_ML_APP_SID>_uid<user id>`, see lib/voiceToken.ts), else undefined. The
+ * app's own `from` never stands in for it.
+ */
+export function callerUserId(twilioFrom: string | undefined, appSid: string): string | undefined {
+  const prefix = `client:${appSid}_uid`;
+  if (!twilioFrom?.startsWith(prefix)) return undefined;
+  const userId = twilioFrom.slice(prefix.length);
+  return /^[A-Za-z0-9_]{1,64}$/.test(userId) ? userId : undefined;
 }
 
 function routeToNumber(to: string, params: CallParams, policy: DialPolicy): CallDecision {
@@ -94,7 +106,9 @@ function routeToNumber(to: string, params: CallParams, policy: DialPolicy): Call
   if (!parsed.country || !policy.ALLOWED_DIAL_COUNTRIES.includes(parsed.country)) {
     return { kind: 'blocked', to, reason: `country ${parsed.country ?? 'none'} is not allowed` };
   }
-  if (parsed.type && BLOCKED_TYPES.has(parsed.type)) return { kind: 'blocked', to, reason: `${parsed.type} number` };
+  if (parsed.type && policy.BLOCKED_NUMBER_TYPES.includes(parsed.type)) {
+    return { kind: 'blocked', to, reason: `${parsed.type} number` };
+  }
   return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy) };
 }
 
@@ -102,6 +116,10 @@ function routeToNumber(to: string, params: CallParams, policy: DialPolicy): Call
 export const SUPPORT_DESTINATION = 'support';
 
 export function routeCall(params: CallParams, policy: DialPolicy): CallDecision {
+  const twilioFrom = params.twilioFrom;
+  if (twilioFrom === undefined || callerUserId(twilioFrom, policy.TWILIO_ML_APP_SID) === undefined) {
+    return { kind: 'unauthorised', from: twilioFrom };
+  }
   const to = params.to?.trim() ?? '';
   if (to === '') return { kind: 'greeting' };
   // The operator chose this number: no country check; checked against the metadata at load.
@@ -111,11 +129,9 @@ export function routeCall(params: CallParams, policy: DialPolicy): CallDecision 
   if (PHONE_PATTERN.test(to)) return routeToNumber(to, params, policy);
   const identity = to.startsWith('client:') ? to.slice('client:'.length) : to;
   if (!CLIENT_IDENTITY.test(identity)) return { kind: 'invalid', to };
-  // A client leg's caller ID comes from the request; twilio's VoiceResponse does not check
-  // attribute values, so a character XML cannot carry would make the TwiML not XML.
-  const callerId = clientCallerId(params, policy);
-  if (!XML_TEXT.test(callerId)) return { kind: 'invalid', to };
-  return { kind: 'client', identity, callerId };
+  // The caller ID is an owned E.164 number or the caller's own identity (checked above): both are
+  // plain ASCII, so nothing a request sends can make the TwiML not XML (VoiceResponse checks no attributes).
+  return { kind: 'client', identity, callerId: clientCallerId({ ...params, twilioFrom }, policy) };
 }
 
 /** Problems with the dialing settings that only the phone metadata can see (named, as config errors are). */
@@ -130,7 +146,7 @@ export function dialPolicyProblems(policy: DialPolicy): string[] {
     if (support && policy.EMERGENCY_NUMBERS.includes(support.national)) {
       problems.push('SUPPORT_NUMBER is an emergency number');
     } else if (!support?.valid) problems.push('SUPPORT_NUMBER is not a valid phone number');
-    else if (support.type && BLOCKED_TYPES.has(support.type)) {
+    else if (support.type && SUPPORT_BLOCKED_TYPES.has(support.type)) {
       problems.push(`SUPPORT_NUMBER is a ${support.type.toLowerCase().replace('_', '-')} number`);
     }
   }

@@ -13,6 +13,8 @@ import { type DECISIONS, METRIC } from './metricNames.js';
 import { ROUTE_PATHS } from './routePaths.js';
 import {
   publicBaseUrl,
+  repeatedParams,
+  repeatedRejected,
   verifyWebhook,
   type WebhookAnswer,
   type WebhookConfig,
@@ -30,6 +32,17 @@ export const MAKE_CALL_ORIGIN = {
   vendorApi: 'make_call',
   originApi: '[POST] /api/v1/make_call',
 } as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
+
+/** Routing reads these: each must come once (Twilio signs a sorted, merged form, so order tricks must not count). */
+const ROUTING_PARAMS = ['to', 'from', 'From'] as const;
+const notValid = () => twiml(sayTwiml(MESSAGES.invalid));
+
+/** The decisions that alert the on-call engineer, and what the alert says. */
+const ALERTED = {
+  emergency: 'Emergency number dialed',
+  blocked: 'Destination not allowed',
+  unauthorised: 'Caller is not an identity this service issued',
+} as const;
 
 /** For a failure of ours: Twilio would play "an application error" for a 500; the caller hears why instead. */
 export const tryLater = () => twiml(sayTwiml(MESSAGES.tryLater));
@@ -49,6 +62,8 @@ function describe(decision: CallDecision): Record<string, unknown> {
       return { decision: 'dial client', to: decision.identity, callerId: decision.callerId };
     case 'greeting':
       return { decision: 'greeting' };
+    case 'unauthorised':
+      return { decision: 'unauthorised', from: decision.from?.slice(0, 160) ?? null };
     case 'blocked':
       return { decision: 'blocked', to: decision.to, reason: decision.reason };
     default:
@@ -79,9 +94,11 @@ export function answerCallWebhook(
   config: CallWebhookConfig,
   options: WebhookOptions,
 ): WebhookAnswer {
-  const verified = verifyWebhook(request, config, options, tryLater());
+  const verified = verifyWebhook(request, config, options, { ourFailure: tryLater(), repeated: notValid() });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
+  const repeated = repeatedParams(params, ROUTING_PARAMS);
+  if (repeated.length > 0) return repeatedRejected(repeated, notValid());
   const callSid = param(params, 'CallSid');
   const decision = routeCall(
     { to: param(params, 'to'), from: param(params, 'from'), twilioFrom: param(params, 'From') },
@@ -90,13 +107,14 @@ export function answerCallWebhook(
   const attributes = { callSid, ...describe(decision) };
   const base = publicBaseUrl(request, config.PUBLIC_BASE_URL);
   const response = twiml(callTwiml(decision, dialOptions(config, base)));
-  if (decision.kind === 'emergency' || decision.kind === 'blocked') {
-    const errorMsg = decision.kind === 'emergency' ? 'Emergency number dialed' : 'Destination not allowed';
+  const errorMsg = ALERTED[decision.kind as keyof typeof ALERTED];
+  if (errorMsg) {
     return {
       response,
       log: { level: 'warn', message: errorMsg, attributes },
       metrics: routed(decision),
-      alert: { key: `${decision.kind}:${decision.to}`, errorMsg, meta: attributes },
+      // Unauthorised callers are one kind; destinations (signed, from our own users) key by value.
+      alert: { key: 'to' in decision ? `${decision.kind}:${decision.to}` : decision.kind, errorMsg, meta: attributes },
     };
   }
   return { response, log: { level: 'info', message: 'Call routed', attributes }, metrics: routed(decision) };

@@ -111,6 +111,27 @@ const countryCode = (value: string) => {
   return value;
 };
 
+/** libphonenumber's number types (`getType()`), for BLOCKED_NUMBER_TYPES. */
+export const NUMBER_TYPES = [
+  'FIXED_LINE',
+  'MOBILE',
+  'FIXED_LINE_OR_MOBILE',
+  'TOLL_FREE',
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'VOIP',
+  'PERSONAL_NUMBER',
+  'PAGER',
+  'UAN',
+  'VOICEMAIL',
+] as const;
+const numberType = (value: string) => {
+  if (!(NUMBER_TYPES as readonly string[]).includes(value)) {
+    throw new Problem(`must be one of ${NUMBER_TYPES.join(', ')}`);
+  }
+  return value;
+};
+
 const digits = (value: string) => {
   if (!/^\d{2,6}$/.test(value)) throw new Problem('must be 2 to 6 digits');
   return value;
@@ -135,6 +156,14 @@ export const FIELDS = {
   ALLOWED_DIAL_COUNTRIES: {
     secret: false,
     parse: withDefault<readonly string[]>(['US', 'CA'], list(countryCode)),
+  },
+  /** Types of number never dialed: they earn the callee money, or reach no one who answers. */
+  BLOCKED_NUMBER_TYPES: {
+    secret: false,
+    parse: withDefault<readonly string[]>(
+      ['PREMIUM_RATE', 'SHARED_COST', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL'],
+      list(numberType),
+    ),
   },
   EMERGENCY_NUMBERS: {
     secret: false,

@@ -19,12 +19,15 @@ export const FUNCTION_FIELDS = {
     'SLACK_WEBHOOK_URL',
   ],
   makeCall: [
+    'TWILIO_ACCOUNT_SID',
+    'TWILIO_ML_APP_SID',
     'TWILIO_FROM',
     'TWILIO_CALLER_IDS',
     'TWILIO_CALL_TIME_LIMIT',
     'DEFAULT_COUNTRY',
     'ALLOWED_DIAL_COUNTRIES',
     'EMERGENCY_NUMBERS',
+    'BLOCKED_NUMBER_TYPES',
     'PUBLIC_BASE_URL',
     'DIAL_ACTION',
     'DIAL_TIMEOUT',
@@ -36,7 +39,14 @@ export const FUNCTION_FIELDS = {
     'SLACK_WEBHOOK_URL',
   ],
   // Twilio's status webhooks (dial_status, call_status): verified like make_call, nothing to dial.
-  callEvents: ['PUBLIC_BASE_URL', 'TWILIO_AUTH_TOKEN', 'TWILIO_SECONDARY_AUTH_TOKEN', 'SLACK_WEBHOOK_URL'],
+  callEvents: [
+    'TWILIO_ACCOUNT_SID',
+    'TWILIO_ML_APP_SID',
+    'PUBLIC_BASE_URL',
+    'TWILIO_AUTH_TOKEN',
+    'TWILIO_SECONDARY_AUTH_TOKEN',
+    'SLACK_WEBHOOK_URL',
+  ],
 } as const satisfies Record<string, readonly FieldName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_FIELDS;

@@ -39,6 +39,10 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The WebhookRejected reason for a missing or wrong X-Twilio-Signature. */
 export const SIGNATURE_REJECTION = 'signature';
+/** The WebhookRejected reason for a signed request from another account or TwiML app. */
+export const ACCOUNT_REJECTION = 'account';
+/** The WebhookRejected reason for a parameter that must be single and came more than once. */
+export const REPEATED_REJECTION = 'repeated';
 
 /*
  * The values each dimension takes: the code emits only these (a signed request still decides
@@ -49,7 +53,16 @@ export const SIGNATURE_REJECTION = 'signature';
 /** TokenIssued's Platform. */
 export const PLATFORMS = ['apns', 'fcm'] as const;
 /** CallRouted's Decision: make_call's routing outcomes. */
-export const DECISIONS = ['greeting', 'emergency', 'invalid', 'blocked', 'number', 'support', 'client'] as const;
+export const DECISIONS = [
+  'unauthorised',
+  'greeting',
+  'emergency',
+  'invalid',
+  'blocked',
+  'number',
+  'support',
+  'client',
+] as const;
 /** DialOutcome's and CallDuration's Leg: whom the dial called. */
 export const LEGS = ['number', 'client', 'unknown'] as const;
 /** DialOutcome's Status: Twilio's DialCallStatus, anything else `other`. */
@@ -57,4 +70,11 @@ export const DIAL_STATUSES = ['completed', 'answered', 'busy', 'no-answer', 'fai
 /** CallDuration's and CallsCompleted's Status: the final CallStatus of a leg. */
 export const LEG_STATUSES = ['completed', 'busy', 'no-answer', 'failed', 'canceled'] as const;
 /** WebhookRejected's Reason: a missing or wrong signature, or a body refused with that HTTP status. */
-export const REJECTION_REASONS = [SIGNATURE_REJECTION, 'body 400', 'body 413', 'body 415'] as const;
+export const REJECTION_REASONS = [
+  SIGNATURE_REJECTION,
+  ACCOUNT_REJECTION,
+  REPEATED_REJECTION,
+  'body 400',
+  'body 413',
+  'body 415',
+] as const;

@@ -64,6 +64,9 @@ export function dialOutcomeTwiml(status: string | undefined): string {
   }
 }
 
+/** A parameter that must come once came twice: nothing to act on. */
+const repeatedParam = () => plainText(400, 'Bad Request: repeated parameter');
+
 /** For a failure of ours after a dial: end the call, which has nothing left to do. */
 export const dialStatusFailure = () => twiml(hangupTwiml());
 /** For a failure of ours on a status event: Twilio records it; nothing else depends on the answer. */
@@ -74,7 +77,10 @@ export function answerDialStatus(
   config: WebhookConfig,
   options: WebhookOptions,
 ): WebhookAnswer {
-  const verified = verifyWebhook(request, config, options, dialStatusFailure());
+  const verified = verifyWebhook(request, config, options, {
+    ourFailure: dialStatusFailure(),
+    repeated: repeatedParam(),
+  });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
   const status = param(params, 'DialCallStatus');
@@ -103,7 +109,10 @@ export function answerCallStatus(
   config: WebhookConfig,
   options: WebhookOptions,
 ): WebhookAnswer {
-  const verified = verifyWebhook(request, config, options, callStatusFailure());
+  const verified = verifyWebhook(request, config, options, {
+    ourFailure: callStatusFailure(),
+    repeated: repeatedParam(),
+  });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
   const status = param(params, 'CallStatus');

@@ -8,12 +8,22 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { withoutQuery } from './alerts.js';
 import type { Config } from './config.js';
 import { type HttpResponse, plainText } from './httpResponses.js';
-import { METRIC, type MetricName, type REJECTION_REASONS, SIGNATURE_REJECTION } from './metricNames.js';
+import {
+  ACCOUNT_REJECTION,
+  METRIC,
+  type MetricName,
+  type REJECTION_REASONS,
+  REPEATED_REJECTION,
+  SIGNATURE_REJECTION,
+} from './metricNames.js';
 import { type AlertSpec, configFailure, type LogLine } from './secretHealth.js';
 import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
-import { type BodyRejection, parseWebhookBody, type RawBody, type WebhookParams } from './webhookBody.js';
+import { type BodyRejection, param, parseWebhookBody, type RawBody, type WebhookParams } from './webhookBody.js';
 
-export type WebhookConfig = Pick<Config, 'PUBLIC_BASE_URL' | 'TWILIO_AUTH_TOKEN' | 'TWILIO_SECONDARY_AUTH_TOKEN'>;
+export type WebhookConfig = Pick<
+  Config,
+  'PUBLIC_BASE_URL' | 'TWILIO_AUTH_TOKEN' | 'TWILIO_SECONDARY_AUTH_TOKEN' | 'TWILIO_ACCOUNT_SID' | 'TWILIO_ML_APP_SID'
+>;
 
 export interface WebhookRequest extends SignedRequest, RawBody {
   sourceIp: string;
@@ -52,6 +62,16 @@ function bodyRejected(body: BodyRejection): WebhookAnswer {
     log: { level: 'warn', message: 'Rejected body', attributes: { status: body.status } },
     logCap: 'body',
     metrics: [rejectedMetric(`body ${body.status}` satisfies (typeof REJECTION_REASONS)[number])],
+  };
+}
+
+/** A parameter that must come once came more than once: answered, never acted on. */
+export function repeatedRejected(names: readonly string[], response: HttpResponse): WebhookAnswer {
+  return {
+    response,
+    log: { level: 'warn', message: 'Repeated parameter', attributes: { parameters: names } },
+    logCap: REPEATED_REJECTION,
+    metrics: [rejectedMetric(REPEATED_REJECTION)],
   };
 }
 
@@ -108,6 +128,44 @@ export function answerWithoutConfig(
 
 export type Verified = { verified: true; params: WebhookParams } | { verified: false; answer: WebhookAnswer };
 
+/** The names among `names` that the request carries more than once. */
+export function repeatedParams(params: WebhookParams, names: readonly string[]): string[] {
+  return names.filter((name) => Array.isArray(params[name]));
+}
+
+/** What each route answers where a rule refuses a signed request (`repeated`) or our side fails. */
+export interface RouteAnswers {
+  ourFailure: HttpResponse;
+  /** A parameter that must be single came twice: the signature covers a sorted, merged form. */
+  repeated: HttpResponse;
+}
+
+/**
+ * A signed request from another account, or from another TwiML app of ours (a signed
+ * request is Twilio's word, not ours to act on): 403, one alert kind.
+ */
+function foreignAccount(params: WebhookParams, config: WebhookConfig): WebhookAnswer | undefined {
+  const accountSid = param(params, 'AccountSid');
+  const applicationSid = param(params, 'ApplicationSid');
+  const which =
+    accountSid !== config.TWILIO_ACCOUNT_SID
+      ? 'AccountSid'
+      : applicationSid !== undefined && applicationSid !== config.TWILIO_ML_APP_SID
+        ? 'ApplicationSid'
+        : undefined;
+  if (!which) return undefined;
+  const meta = { parameter: which, [which]: param(params, which)?.slice(0, 40) ?? null };
+  return {
+    response: forbidden(),
+    log: { level: 'warn', message: 'Signed request for another account or app', attributes: meta },
+    logCap: ACCOUNT_REJECTION,
+    metrics: [rejectedMetric(ACCOUNT_REJECTION)],
+    alert: { key: ACCOUNT_REJECTION, errorMsg: `Signed request with another ${which}`, meta },
+  };
+}
+
+const SINGLE_ACCOUNT_PARAMS = ['AccountSid', 'ApplicationSid'] as const;
+
 /**
  * The request's parameters once its body reads and its signature holds (for the auth token
  * or, during a rotation, the secondary one); otherwise the answer to send instead.
@@ -116,8 +174,9 @@ export function verifyWebhook(
   request: WebhookRequest,
   config: WebhookConfig,
   options: WebhookOptions,
-  ourFailure: HttpResponse,
+  answers: RouteAnswers,
 ): Verified {
+  const { ourFailure } = answers;
   if (!config.TWILIO_AUTH_TOKEN && !options.allowUnsignedRequests) {
     const errorMsg = 'TWILIO_AUTH_TOKEN is not set: no request can be verified';
     const failure = {
@@ -136,6 +195,11 @@ export function verifyWebhook(
       return { verified: false, answer: signatureRejected(request, url) };
     }
   }
+  const repeated = repeatedParams(body.params, SINGLE_ACCOUNT_PARAMS);
+  if (repeated.length > 0) return { verified: false, answer: repeatedRejected(repeated, answers.repeated) };
+  // Only a signed request says which account sent it; unchecked (locally) there is nothing to hold it to.
+  const foreign = config.TWILIO_AUTH_TOKEN ? foreignAccount(body.params, config) : undefined;
+  if (foreign) return { verified: false, answer: foreign };
   return { verified: true, params: body.params };
 }
 

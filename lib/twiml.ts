@@ -8,6 +8,8 @@ export const MESSAGES = {
     'This app cannot place emergency calls. Please hang up and dial emergency services from your phone. Good bye.',
   invalid: 'The number you dialed is not valid. Good bye.',
   blocked: 'Calls to this number are not allowed. Good bye.',
+  /** The original's "authentication failure: invalid caller credentials". */
+  unauthorised: 'This call could not be authorised. Good bye.',
   /** Our failure (configuration, secret store): nothing was dialed. */
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
   // How a dial ended (dial_status).

@@ -21,6 +21,8 @@ export interface BannerInputs {
   signatureCheck: SignatureCheck;
   /** A token for user 42 signed with the development JWT_SECRET; printed only while that secret is in use. */
   devToken?: string;
+  /** TWILIO_ML_APP_SID: the make_call example calls as one of its users. */
+  appSid: string | undefined;
 }
 
 /** Whether the built-in development JWT_SECRET is in use: the only secret whose tokens may be printed. */
@@ -45,7 +47,7 @@ function signatureLines(check: SignatureCheck): string[] {
   }
 }
 
-export function bannerLines({ base, developmentSettings, signatureCheck, devToken }: BannerInputs): string[] {
+export function bannerLines({ base, developmentSettings, signatureCheck, devToken, appSid }: BannerInputs): string[] {
   // Another script parses this first line (the port, with PORT=0): keep it as it is.
   const lines = [`Voice service (local gateway) listening on ${base}`];
   for (const route of ROUTES)
@@ -65,6 +67,10 @@ export function bannerLines({ base, developmentSettings, signatureCheck, devToke
     lines.push('  TOKEN=$(npm run --silent token -- --user 42)');
     lines.push(`  curl -s -H "Authorization: Bearer $TOKEN" ${callToken}`);
   }
-  lines.push(`  curl -s -X POST --data-urlencode 'to=+14155550123' '${base}/api/v1/make_call'`);
+  // make_call answers only callers this service issued tokens to: user 42 of the configured TwiML app.
+  const caller = `client:${appSid}_uid42`;
+  lines.push(
+    `  curl -s -X POST --data-urlencode 'to=+14155550123' --data-urlencode 'From=${caller}' '${base}/api/v1/make_call'`,
+  );
   return lines;
 }

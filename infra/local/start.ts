@@ -23,5 +23,6 @@ server.listen(port, '127.0.0.1', async () => {
     makeCallSignatureCheck(env, makeCallLoader),
     usesDevelopmentJwtSecret(developmentSettings) && env.JWT_SECRET ? portalToken('42', env.JWT_SECRET) : undefined,
   ]);
-  console.log(bannerLines({ base, developmentSettings, signatureCheck, devToken }).join('\n'));
+  const appSid = env.TWILIO_ML_APP_SID;
+  console.log(bannerLines({ base, developmentSettings, signatureCheck, devToken, appSid }).join('\n'));
 });

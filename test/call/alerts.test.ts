@@ -15,6 +15,7 @@ import { type SlackReceiver, startSlackReceiver } from '../support/slackReceiver
 import {
   AUTH_TOKEN,
   CALL_SID,
+  CALLER_7,
   callEvent,
   callHandler,
   POLICY_ENV,
@@ -177,7 +178,7 @@ describe('make_call logs', () => {
   it('a routed call is logged with its CallSid and the routing decision', async () => {
     const { handler, log } = callHandler();
     await handler(callEvent({ params: { to: '+1 (415) 555-2671', from: '+14155550101' } }));
-    await handler(callEvent({ params: { to: 'client:passenger_456', From: 'client:driver_123' } }));
+    await handler(callEvent({ params: { to: 'client:passenger_456', From: CALLER_7 } }));
     expect(log.entries).toEqual([
       expect.objectContaining({
         level: 'info',
@@ -194,7 +195,7 @@ describe('make_call logs', () => {
           callSid: CALL_SID,
           decision: 'dial client',
           to: 'passenger_456',
-          callerId: 'client:driver_123',
+          callerId: CALLER_7,
         }),
       }),
     ]);

@@ -6,7 +6,9 @@ import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../lib/httpResponses.js';
 import {
+  ACCOUNT_SID,
   AUTH_TOKEN,
+  CALLER,
   type CallRequestOptions,
   callEvent,
   callHandler,
@@ -35,9 +37,11 @@ function expectPlain(response: HttpResponse, status: number) {
 
 /** A form body of exactly `bytes` bytes once decoded (padding goes into a parameter Twilio ignores). */
 function formOfSize(bytes: number, params: Record<string, string>) {
-  const base = formBody({ CallSid: 'CA0123456789abcdef0123456789abcdef', ...params, Pad: '' });
+  // The parameters callEvent sends besides these (Twilio's own).
+  const twilio = { CallSid: 'CA0123456789abcdef0123456789abcdef', AccountSid: ACCOUNT_SID, From: CALLER };
+  const base = formBody({ ...twilio, ...params, Pad: '' });
   const padded = { ...params, Pad: 'x'.repeat(bytes - base.length) };
-  expect(Buffer.byteLength(formBody({ CallSid: 'CA0123456789abcdef0123456789abcdef', ...padded }))).toBe(bytes);
+  expect(Buffer.byteLength(formBody({ ...twilio, ...padded }))).toBe(bytes);
   return padded;
 }
 
@@ -79,13 +83,13 @@ describe('make_call body', () => {
 
   it('media types are matched without case and parameters', async () => {
     const upper = await send({
-      params: { to: 'bob', From: 'client:x' },
+      params: { to: 'bob', From: CALLER },
       contentType: 'Application/X-WWW-Form-URLEncoded',
     });
     expect(twimlSummary(twimlBody(upper.response))).toMatchObject({ client: 'bob' });
     const json = await send({
       encoding: 'json',
-      params: { to: 'bob', From: 'client:x' },
+      params: { to: 'bob', From: CALLER },
       contentType: 'application/json; charset=utf-8',
     });
     expect(twimlSummary(twimlBody(json.response))).toMatchObject({ client: 'bob' });
@@ -123,21 +127,20 @@ describe('make_call body', () => {
   });
 
   it('JSON numbers and booleans are read as text; null as absent', async () => {
-    const number = await send({ encoding: 'json', rawBody: '{"to": 4155552671}' });
+    const ours = `"AccountSid": "${ACCOUNT_SID}", "From": "${CALLER}"`;
+    const number = await send({ encoding: 'json', rawBody: `{${ours}, "to": 4155552671}` });
     expect(twimlSummary(twimlBody(number.response))).toMatchObject({ number: '+14155552671' });
-    const greeting = await send({ encoding: 'json', rawBody: '{"to": null}' });
+    const greeting = await send({ encoding: 'json', rawBody: `{${ours}, "to": null}` });
     expect(twimlSummary(twimlBody(greeting.response))).toEqual({
       verb: 'Say',
       text: 'Congratulations! You have just made your first call! Good bye.',
     });
   });
 
-  it('an empty body without a content type is an empty form: signed over no parameters → the greeting', async () => {
+  it('an empty body without a content type is an empty form: signed over no parameters, it names no account → 403', async () => {
     const signature = getExpectedTwilioSignature(AUTH_TOKEN, ROUTE_URL, {});
-    const { response } = await send({ rawBody: '', signature, headers: { 'content-type': '' } });
-    expect(twimlSummary(twimlBody(response))).toEqual({
-      verb: 'Say',
-      text: 'Congratulations! You have just made your first call! Good bye.',
-    });
+    const { response, log } = await send({ rawBody: '', signature, headers: { 'content-type': '' } });
+    expectPlain(response, 403);
+    expect(log.text()).toContain('Signed request for another account or app');
   });
 });

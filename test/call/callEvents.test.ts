@@ -12,6 +12,8 @@ import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { openGate } from '../support/gates.js';
 import { recordingLog } from '../support/recordingLog.js';
 import {
+  ACCOUNT_SID,
+  APP_SID,
   AUTH_TOKEN,
   type CallRequestOptions,
   callEvent,
@@ -21,7 +23,7 @@ import {
   XML_DECLARATION,
 } from './harness.js';
 
-const ENV: Env = { TWILIO_AUTH_TOKEN: AUTH_TOKEN };
+const ENV: Env = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_ML_APP_SID: APP_SID };
 const DIAL_SID = 'CAfedcba9876543210fedcba9876543210';
 
 function events(env: Env = ENV) {
@@ -136,7 +138,7 @@ describe('dial_status: what the caller hears once the dial has ended', () => {
   });
 
   it('a failure of ours (no TWILIO_AUTH_TOKEN) ends the call with <Hangup/> and alerts; unsigned still 403', async () => {
-    const { handler, alerts } = events({});
+    const { handler, alerts } = events({ ...ENV, TWILIO_AUTH_TOKEN: undefined });
 
     expect(twimlBody(await handler(dialStatus({ DialCallStatus: 'busy' })))).toBe(HANGUP);
     expect((await handler(dialStatus({ DialCallStatus: 'busy' }, { signature: 'none' }))).statusCode).toBe(403);
@@ -215,7 +217,7 @@ describe('call_status: each leg event, logged; its duration counted when it ends
   });
 
   it('a failure of ours → 503, counted as WebhookFailed', async () => {
-    const { handler, metrics } = events({ TWILIO_AUTH_TOKEN: 'short' });
+    const { handler, metrics } = events({ ...ENV, TWILIO_AUTH_TOKEN: 'short' });
 
     const response = await handler(callStatus({ ...EVENT, CallStatus: 'completed' }));
 

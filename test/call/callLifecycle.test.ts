@@ -6,10 +6,14 @@
  */
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localEnv } from '../../infra/local/localEnv.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 const TOKEN = 'lifecycle-auth-token-5d0c2a9e';
+const { env: LOCAL } = localEnv({}, {});
+/** What Twilio puts in every request of this account. */
+const ACCOUNT = { AccountSid: LOCAL.TWILIO_ACCOUNT_SID as string };
 const CALL_SID = 'CA00000000000000000000000000000042';
 
 let gateway: RunningGateway;
@@ -38,8 +42,9 @@ async function twilioPosts(url: string, params: Record<string, string>, sign = t
 
 async function placeCall() {
   const answer = await twilioPosts(`${gateway.baseUrl}/api/v1/make_call`, {
+    ...ACCOUNT,
     CallSid: CALL_SID,
-    From: 'client:rider_42',
+    From: `client:${LOCAL.TWILIO_ML_APP_SID}_uid42`,
     to: '+14155552671',
   });
   const dial = parseXml(answer.body).root.children[0] as XmlElement;
@@ -62,6 +67,7 @@ describe('the life of a call on the local gateway', () => {
 
     for (const [sequence, status] of ['initiated', 'ringing', 'in-progress', 'completed'].entries()) {
       const event = {
+        ...ACCOUNT,
         CallSid: 'CA00000000000000000000000000000043',
         ParentCallSid: CALL_SID,
         CallStatus: status,
@@ -80,12 +86,25 @@ describe('the life of a call on the local gateway', () => {
     const { dial } = await placeCall();
     const url = dial.attributes.action as string;
 
-    const busy = await twilioPosts(url, { CallSid: CALL_SID, DialCallStatus: 'busy', DialCallSid: 'CA1' });
-    const done = await twilioPosts(url, { CallSid: CALL_SID, DialCallStatus: 'completed', DialCallSid: 'CA1' });
+    const busy = await twilioPosts(url, { ...ACCOUNT, CallSid: CALL_SID, DialCallStatus: 'busy', DialCallSid: 'CA1' });
+    const done = await twilioPosts(url, {
+      ...ACCOUNT,
+      CallSid: CALL_SID,
+      DialCallStatus: 'completed',
+      DialCallSid: 'CA1',
+    });
 
     expect(busy.type).toBe('text/xml');
     expect(busy.body).toContain('<Say>The person you called is busy. Please try again later. Good bye.</Say>');
     expect(done.body).toContain('<Response><Hangup/></Response>');
+  });
+
+  it('a signed status event from another account gets 403', async () => {
+    const url = `${gateway.baseUrl}/api/v1/call_status`;
+    const other = await twilioPosts(url, { AccountSid: `AC${'9'.repeat(32)}`, CallStatus: 'completed' });
+    const none = await twilioPosts(url, { CallStatus: 'completed' });
+
+    expect([other.status, none.status]).toEqual([403, 403]);
   });
 
   it('unsigned dial_status and call_status requests get 403', async () => {

@@ -6,7 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { dialPolicyProblems } from '../../lib/callRouting.js';
 import { ConfigError, type Env, parseFields } from '../../lib/config.js';
-import { callEvent, callHandler, POLICY_ENV, SAY, sayTwiml, TWILIO_FROM, twimlBody } from './harness.js';
+import {
+  CALLER,
+  CALLER_7,
+  callEvent,
+  callHandler,
+  POLICY_ENV,
+  SAY,
+  sayTwiml,
+  TWILIO_FROM,
+  twimlBody,
+} from './harness.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 const ON: Env = { ...POLICY_ENV, DIAL_ACTION: 'true', ANSWER_ON_BRIDGE: 'true', CALL_STATUS_CALLBACK: 'true' };
@@ -40,7 +50,7 @@ describe('the <Dial> with every lifecycle setting on', () => {
   });
 
   it('names the client leg in the action for an app user', async () => {
-    const { dial: element } = await dial(ON, { to: 'passenger_456', From: 'client:driver_123' });
+    const { dial: element } = await dial(ON, { to: 'passenger_456', From: CALLER_7 });
 
     expect(element.attributes.action).toMatch(/\/api\/v1\/dial_status\?leg=client$/);
   });
@@ -58,7 +68,7 @@ describe('the <Dial> with every lifecycle setting on', () => {
   });
 
   it('gives every <Number> and <Client> statusCallback=<base>/api/v1/call_status with all four events, POST', async () => {
-    for (const params of [{ to: '+14155552671' }, { to: 'passenger_456', From: 'client:driver_123' }] as Record<
+    for (const params of [{ to: '+14155552671' }, { to: 'passenger_456', From: CALLER_7 }] as Record<
       string,
       string
     >[]) {
@@ -132,6 +142,8 @@ describe('boolean settings take true or false only', () => {
 });
 
 const POLICY_FIELDS = [
+  'TWILIO_ML_APP_SID',
+  'BLOCKED_NUMBER_TYPES',
   'TWILIO_FROM',
   'TWILIO_CALLER_IDS',
   'DEFAULT_COUNTRY',
@@ -169,7 +181,7 @@ describe('the support line', () => {
   });
 
   it('without SUPPORT_NUMBER, support is an app-user identity, as in the original', async () => {
-    const { noun } = await dial(POLICY_ENV, { to: 'support', From: 'client:rider_42' });
+    const { noun } = await dial(POLICY_ENV, { to: 'support', From: CALLER });
 
     expect(noun).toMatchObject({ name: 'Client', text: 'support' });
   });

@@ -20,7 +20,16 @@ export const ROUTE_URL = `https://${HOST}${ROUTE_PATH}`;
 export const TWILIO_FROM = '+14155550100';
 export const CALLER_IDS = ['+14155550101', '+12125550199'] as const;
 
+export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
+export const APP_SID = `AP${'00112233445566778899aabbccddeeff'}`;
+/** Twilio's From for a call placed by app user 42 with a token this service issued. */
+export const CALLER = `client:${APP_SID}_uid42`;
+/** Another app user of ours. */
+export const CALLER_7 = `client:${APP_SID}_uid7`;
+
 export const POLICY_ENV: Env = {
+  TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+  TWILIO_ML_APP_SID: APP_SID,
   TWILIO_FROM,
   TWILIO_CALLER_IDS: CALLER_IDS.join(','),
   TWILIO_CALL_TIME_LIMIT: '3600',
@@ -35,6 +44,7 @@ export const SAY = {
   invalid: 'The number you dialed is not valid. Good bye.',
   blocked: 'Calls to this number are not allowed. Good bye.',
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
+  unauthorised: 'This call could not be authorised. Good bye.',
   busy: 'The person you called is busy. Please try again later. Good bye.',
   noAnswer: 'The person you called is not answering. Please try again later. Good bye.',
   notConnected: 'The call could not be connected. Please try again later. Good bye.',
@@ -42,7 +52,13 @@ export const SAY = {
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-export type Params = Record<string, string>;
+export type Params = Record<string, string | undefined>;
+
+function withoutUndefined(params: Params): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
 
 export interface CallRequestOptions {
   /** Body parameters; `CallSid` is added unless given. */
@@ -72,14 +88,15 @@ export interface CallRequestOptions {
 
 export const CALL_SID = 'CA0123456789abcdef0123456789abcdef';
 
-export function formBody(params: Params): string {
+export function formBody(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }
 
 /** An event as API Gateway hands it to Lambda, signed the way Twilio signs. */
 export function callEvent(options: CallRequestOptions = {}): APIGatewayProxyEventV2 {
   const encoding = options.encoding ?? 'form';
-  const params = { CallSid: CALL_SID, ...options.params };
+  // As Twilio sends them for a call from one of our app users; `params` override (undefined removes).
+  const params = withoutUndefined({ CallSid: CALL_SID, AccountSid: ACCOUNT_SID, From: CALLER, ...options.params });
   const body = options.rawBody ?? (encoding === 'form' ? formBody(params) : JSON.stringify(params));
   const base64 = options.base64 ?? encoding === 'form';
   const host = options.host === undefined ? HOST : options.host;

@@ -5,11 +5,19 @@
  */
 import { getExpectedBodyHash, getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localEnv } from '../../infra/local/localEnv.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
 import { twimlSummary } from './xml.js';
 
 const TOKEN = 'local-gateway-auth-token-3b9e71';
-const params = { CallSid: 'CA00000000000000000000000000000001', From: 'client:driver_123', to: '+1 (415) 555-2671' };
+// Twilio's parameters for a call from user 123 of the local gateway's (development) account and app.
+const { env: LOCAL } = localEnv({}, {});
+const params = {
+  CallSid: 'CA00000000000000000000000000000001',
+  AccountSid: LOCAL.TWILIO_ACCOUNT_SID as string,
+  From: `client:${LOCAL.TWILIO_ML_APP_SID}_uid123`,
+  to: '+1 (415) 555-2671',
+};
 
 async function post(url: string, body: string, headers: Record<string, string>) {
   const response = await fetch(url, { method: 'POST', body, headers });

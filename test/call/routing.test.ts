@@ -8,6 +8,9 @@ import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../lib/config.js';
 import {
+  APP_SID,
+  CALLER,
+  CALLER_7,
   CALLER_IDS,
   callEvent,
   callHandler,
@@ -57,7 +60,7 @@ describe('make_call routing (issue 3)', () => {
   });
 
   it('rule 1: `to` missing → the greeting, byte for byte as the original', async () => {
-    for (const params of [{}, { from: '+14155550101' }, { From: 'client:driver_123' }] as Params[]) {
+    for (const params of [{}, { from: '+14155550101' }, { From: CALLER_7 }] as Params[]) {
       const { body } = await call(params);
       expect(body).toBe(
         `${XML_DECLARATION}<Response><Say>Congratulations! You have just made your first call! Good bye.</Say></Response>`,
@@ -73,8 +76,8 @@ describe('make_call routing (issue 3)', () => {
 
   it('`to` is trimmed of surrounding whitespace (number and client)', async () => {
     expect((await call({ to: '  +14155552671\n' })).twiml).toEqual(dialNumber('+14155552671'));
-    expect((await call({ to: '\tpassenger_456 ', From: 'client:driver_123' })).twiml).toEqual(
-      dialClient('passenger_456', 'client:driver_123'),
+    expect((await call({ to: '\tpassenger_456 ', From: CALLER_7 })).twiml).toEqual(
+      dialClient('passenger_456', CALLER_7),
     );
   });
 
@@ -161,13 +164,9 @@ describe('make_call routing (issue 3)', () => {
 
   it('rule 3: a client, with or without the `client:` prefix → <Client>identity</Client>', async () => {
     for (const to of ['passenger_456', 'client:passenger_456']) {
-      expect((await call({ to, From: 'client:driver_123' })).twiml, to).toEqual(
-        dialClient('passenger_456', 'client:driver_123'),
-      );
+      expect((await call({ to, From: CALLER_7 })).twiml, to).toEqual(dialClient('passenger_456', CALLER_7));
     }
-    expect((await call({ to: 'a'.repeat(121), From: 'client:x' })).twiml).toEqual(
-      dialClient('a'.repeat(121), 'client:x'),
-    );
+    expect((await call({ to: 'a'.repeat(121), From: CALLER })).twiml).toEqual(dialClient('a'.repeat(121), CALLER));
   });
 
   it('rule 3: an identity outside ^[A-Za-z0-9_]{1,121}$ → not-valid message', async () => {
@@ -187,7 +186,7 @@ describe('make_call routing (issue 3)', () => {
       'CLIENT:bob',
     ];
     for (const to of identities) {
-      const { body, alerts } = await call({ to, From: 'client:driver_123' });
+      const { body, alerts } = await call({ to, From: CALLER_7 });
       expect(body, JSON.stringify(to)).toBe(sayTwiml(SAY.invalid));
       expect(alerts).toEqual([]);
     }
@@ -201,8 +200,8 @@ describe('make_call routing (issue 3)', () => {
       [{ from: '212-555-0199' }, CALLER_IDS[1]],
       [{ from: TWILIO_FROM }, TWILIO_FROM],
       [{ from: '+12127365000' }, TWILIO_FROM],
-      [{ from: 'client:driver_123', From: 'client:driver_123' }, TWILIO_FROM],
-      [{ From: 'client:driver_123' }, TWILIO_FROM],
+      [{ from: CALLER_7, From: CALLER_7 }, TWILIO_FROM],
+      [{ From: CALLER_7 }, TWILIO_FROM],
       [{ from: '' }, TWILIO_FROM],
       [{ from: '+1415555010' }, TWILIO_FROM],
     ];
@@ -211,14 +210,14 @@ describe('make_call routing (issue 3)', () => {
     }
   });
 
-  it('caller ID, client leg with From=client:x: `from` if it equals From or is an owned number; else From', async () => {
-    const From = 'client:driver_123';
+  it('caller ID, client leg: `from` if it is an owned number; else the caller, Twilio’s From', async () => {
+    const From = CALLER_7;
     const cases: [string | undefined, string][] = [
-      ['client:driver_123', From],
+      [CALLER_7, From],
       [CALLER_IDS[0], CALLER_IDS[0]],
       ['+1 (212) 555-0199', CALLER_IDS[1]],
       [TWILIO_FROM, TWILIO_FROM],
-      ['client:rider_77', From],
+      [`client:${APP_SID}_uid77`, From],
       ['+12127365000', From],
       ['', From],
       [undefined, From],
@@ -230,34 +229,38 @@ describe('make_call routing (issue 3)', () => {
     }
   });
 
-  it('caller ID, client leg without From: `from` when present, else TWILIO_FROM', async () => {
-    expect((await call({ to: 'passenger_456', from: 'client:driver_123' })).twiml).toEqual(
-      dialClient('passenger_456', 'client:driver_123'),
-    );
-    expect((await call({ to: 'passenger_456', from: 'a&b<c"d' })).twiml).toEqual(
-      dialClient('passenger_456', 'a&b<c"d'),
-    );
-    expect((await call({ to: 'passenger_456' })).twiml).toEqual(dialClient('passenger_456', TWILIO_FROM));
-    expect((await call({ to: 'passenger_456', from: '' })).twiml).toEqual(dialClient('passenger_456', TWILIO_FROM));
+  it('no From, or one that is not ours: the unauthorised message, whatever `from` says', async () => {
+    for (const params of [
+      { to: 'passenger_456', from: CALLER_7, From: undefined },
+      { to: '+14155552671', From: '' },
+      { to: '+14155552671', From: '+14155550101' },
+      { to: '+14155552671', From: 'client:driver_123' },
+      { to: '+14155552671', From: `client:AP${'9'.repeat(32)}_uid42` },
+      { to: '+14155552671', From: `client:${APP_SID}_uid` },
+      { to: '', From: 'client:driver_123' },
+    ] as Params[]) {
+      const { body, alerts } = await call(params);
+      expect(body, JSON.stringify(params)).toBe(sayTwiml(SAY.unauthorised));
+      expect(alerts.map((a) => a.alert.errorMsg)).toEqual(['Caller is not an identity this service issued']);
+    }
   });
 
-  it('a caller ID that XML 1.0 cannot carry (control character, U+FFFE, lone surrogate) → not-valid message', async () => {
+  it('a `from` that XML 1.0 cannot carry (control character, U+FFFE, lone surrogate) is not a caller ID: From is', async () => {
     const cases: [Params, 'form' | 'json'][] = [
       [{ to: 'passenger_456', from: 'x\u0001y' }, 'form'],
-      [{ to: 'passenger_456', From: 'client:a\u000b' }, 'form'],
       [{ to: 'passenger_456', from: '\uFFFE' }, 'form'],
       [{ to: 'passenger_456', from: 'client:\ud800' }, 'json'],
     ];
     for (const [params, encoding] of cases) {
-      const { body } = await call(params, POLICY_ENV, encoding);
-      expect(body, JSON.stringify(params)).toBe(sayTwiml(SAY.invalid));
+      const { twiml } = await call(params, POLICY_ENV, encoding);
+      expect(twiml, JSON.stringify(params)).toEqual(dialClient('passenger_456', CALLER));
     }
   });
 
   it('timeLimit is TWILIO_CALL_TIME_LIMIT', async () => {
     const env = { ...POLICY_ENV, TWILIO_CALL_TIME_LIMIT: '600' };
     expect((await call({ to: '+14155552671' }, env)).twiml).toEqual(dialNumber('+14155552671', TWILIO_FROM, '600'));
-    expect((await call({ to: 'bob', From: 'client:x' }, env)).twiml).toEqual(dialClient('bob', 'client:x', '600'));
+    expect((await call({ to: 'bob', From: CALLER }, env)).twiml).toEqual(dialClient('bob', CALLER, '600'));
   });
 
   it('a setting that is not valid (DEFAULT_COUNTRY, ALLOWED_DIAL_COUNTRIES) → the try-later message, naming it, and an alert', async () => {

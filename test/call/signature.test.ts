@@ -14,6 +14,7 @@ import { recordingLog } from '../support/recordingLog.js';
 import {
   AUTH_TOKEN,
   CALL_SID,
+  CALLER_7,
   type CallRequestOptions,
   callEvent,
   callHandler,
@@ -29,7 +30,7 @@ import {
 import { twimlSummary } from './xml.js';
 
 const DIAL = { verb: 'Dial', callerId: TWILIO_FROM, timeLimit: '3600', number: '+14155552671' };
-const params = { to: '+1 (415) 555-2671', From: 'client:driver_123' };
+const params = { to: '+1 (415) 555-2671', From: CALLER_7 };
 
 async function send(options: CallRequestOptions, env: Env = POLICY_ENV) {
   const harness = callHandler(env);

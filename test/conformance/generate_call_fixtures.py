@@ -14,6 +14,16 @@ produced with those values, rendered by the same Python helper. The TypeScript t
 TwiML is byte-identical to `python` where no difference is declared, and otherwise
 obeys the named rules and is byte-identical to `expected`.
 
+The callers are ours. make_call now answers only calls from identities this service issues
+(Twilio's `From` is `client:<TWILIO_ML_APP_SID>_uid<user id>`, see lib/voiceToken.ts), so
+the corpus's app users (DRIVER, RIDER) are such identities, and every input carries Twilio's
+`From` as Twilio sends it for a call from one of them (DRIVER unless the case names another).
+The original never read `From`, so giving an input one does not change its `python`. The
+inputs whose point is Twilio's `From` (absent, empty, a phone number, an identity we did not
+issue) keep it and declare `caller-not-ours`: this is where the new caller rule changes the
+original's TwiML, and the generator checks that a case declares it exactly when its `From`
+is not ours.
+
 `settingsOn` does the same in a second configuration: the settings that make our <Dial>
 carry more attributes (DIAL_ACTION, DIAL_TIMEOUT, ANSWER_ON_BRIDGE, CALL_STATUS_CALLBACK,
 all off in `config`), a fixed PUBLIC_BASE_URL and a SUPPORT_NUMBER. Every corpus input
@@ -49,6 +59,8 @@ FIXTURES = os.path.join(HERE, '..', 'fixtures')
 # The policy both sides run with. TWILIO_FROM and TWILIO_CALL_TIME_LIMIT are the
 # original's constants; the rest are issue 3's settings (the original had none).
 CONFIG = {
+    'TWILIO_ACCOUNT_SID': 'AC' + '0123456789abcdef' * 2,
+    'TWILIO_ML_APP_SID': 'AP' + '00112233445566778899aabbccddeeff',
     'TWILIO_FROM': '+14155550100',
     'TWILIO_CALLER_IDS': '+14155550101,+12125550199',
     'TWILIO_CALL_TIME_LIMIT': '3600',
@@ -57,6 +69,13 @@ CONFIG = {
     'EMERGENCY_NUMBERS': '911,112,999,000,110,119,118,933',
 }
 TWILIO_FROM = CONFIG['TWILIO_FROM']
+ACCOUNT_SID = CONFIG['TWILIO_ACCOUNT_SID']
+APP_SID = CONFIG['TWILIO_ML_APP_SID']
+# Settings both sides leave at the code's default (not in CONFIG, so not set when the test
+# runs the handler); written to the fixture because the rules below depend on them.
+DEFAULTS = {
+    'BLOCKED_NUMBER_TYPES': 'PREMIUM_RATE,SHARED_COST,PERSONAL_NUMBER,PAGER,UAN,VOICEMAIL',
+}
 TWILIO_CALL_TIME_LIMIT = int(CONFIG['TWILIO_CALL_TIME_LIMIT'])
 
 # The second configuration: the life-of-a-call settings on (all off by default, and in
@@ -121,6 +140,7 @@ MESSAGES = {
     'from your phone. Good bye.',
     'invalid': 'The number you dialed is not valid. Good bye.',
     'blocked': 'Calls to this number are not allowed. Good bye.',
+    'unauthorised': 'This call could not be authorised. Good bye.',
 }
 
 # What each rule that differs from the original does (issue 3, "Routing").
@@ -131,17 +151,19 @@ RULES = {
     'client-prefix-removed': 'A leading `client:` is removed from a client destination.',
     'invalid-destination': 'A number that is not valid, or a client identity outside ^[A-Za-z0-9_]{1,121}$, '
     'gets the not-valid message.',
-    'destination-blocked': 'A number outside ALLOWED_DIAL_COUNTRIES, or PREMIUM_RATE/SHARED_COST, gets the '
-    'not-allowed message and an alert.',
+    'destination-blocked': 'A number outside ALLOWED_DIAL_COUNTRIES, or of a type in BLOCKED_NUMBER_TYPES '
+    '(default PREMIUM_RATE, SHARED_COST, PERSONAL_NUMBER, PAGER, UAN, VOICEMAIL), gets the not-allowed message '
+    'and an alert.',
     'emergency': 'A number whose digits are one of EMERGENCY_NUMBERS gets the emergency message and an alert.',
-    'caller-id-replaced': 'The caller ID is limited to owned numbers (phone leg) or to the caller\'s own '
-    'Twilio From (client leg); anything else is replaced.',
+    'caller-not-ours': 'Twilio\'s From must be an identity this service issues, client:<TWILIO_ML_APP_SID>_uid<user '
+    'id> (user id: 1 to 64 of [A-Za-z0-9_], compared as sent); anything else (missing, empty, a phone number, an '
+    'identity we did not issue, another TwiML app\'s) gets the unauthorised message and an alert, and nothing is '
+    'dialed. Checked before anything else (before the greeting too); the app\'s own `from` never stands in for it. '
+    'The original\'s "authentication failure: invalid caller credentials", which it never enforced.',
+    'caller-id-replaced': 'The caller ID is limited to owned numbers (phone leg) or to owned numbers and the '
+    'caller\'s own Twilio From (client leg); anything else is replaced (TWILIO_FROM on a phone leg, From on a '
+    'client leg).',
     'caller-id-normalised': 'An owned number given as caller ID is used in E.164.',
-    'xml-invalid-character': 'A caller ID with a character XML 1.0 cannot carry gets the not-valid message '
-    '(the original wrote it into the TwiML, which was then not XML).',
-    'serialisation-only': 'Same XML document, other bytes: Python\'s ElementTree writes non-ASCII as numeric '
-    'character references and escapes ">" and tabs/newlines in attributes its own way; twilio for Node '
-    '(xmlbuilder) writes UTF-8.',
     # The second configuration (settingsOn).
     'dial-attributes-when-enabled': 'With DIAL_ACTION on, <Dial> carries action="<base>/api/v1/dial_status'
     '?leg=number|client", method="POST" and timeout="<DIAL_TIMEOUT>"; with ANSWER_ON_BRIDGE, answerOnBridge="true"; '
@@ -213,9 +235,27 @@ def in_order(resp, order):
     return '<?xml version="1.0" encoding="UTF-8"?>{}'.format(ET.tostring(root).decode('utf-8'))
 
 
-def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), note=None, on=None, **expect):
-    """`on`: the case in settingsOn where our rules treat it otherwise there (the support
-    line): its own `differences`, `expect` and `note`."""
+# The corpus's app users: identities this service issues (lib/voiceToken.ts), as Twilio's
+# From gives them for a call from the Voice SDK with one of our tokens.
+OUR_IDENTITY_PREFIX = 'client:' + APP_SID + '_uid'
+DRIVER = OUR_IDENTITY_PREFIX + '123'
+RIDER = OUR_IDENTITY_PREFIX + '77'
+OUR_CALLER = re.compile(r'\A' + re.escape(OUR_IDENTITY_PREFIX) + r'[A-Za-z0-9_]{1,64}\Z')
+# Identities we did not issue: the legacy corpus's own naming, and another TwiML app's.
+NOT_OUR_NAMING = 'client:driver_123'
+OTHER_APP_SID = 'AP' + 'ffeeddccbbaa99887766554433221100'
+OTHER_APP = 'client:' + OTHER_APP_SID + '_uid42'
+
+
+def is_ours(twilio_from):
+    """Our rule (lib/callRouting.ts, callerUserId), written again: From is an identity we issue."""
+    return twilio_from is not ABSENT and OUR_CALLER.match(twilio_from) is not None
+
+
+def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=DRIVER, differences=(), note=None, on=None, **expect):
+    """`twilio_from`: Twilio's From, by default DRIVER (every call from one of our app users
+    carries it); ABSENT leaves it out. `on`: the case in settingsOn where our rules treat it
+    otherwise there (the support line): its own `differences`, `expect` and `note`."""
     return {
         'id': case_id,
         'to': to,
@@ -228,12 +268,12 @@ def case(case_id, to=ABSENT, from_=ABSENT, twilio_from=ABSENT, differences=(), n
     }
 
 
-DRIVER = 'client:driver_123'
-RIDER = 'client:rider_77'
 INVALID = {'say': 'invalid'}
 BLOCKED = {'say': 'blocked'}
 EMERGENCY = {'say': 'emergency'}
 GREETING = {'say': 'greeting'}
+UNAUTHORISED = {'say': 'unauthorised'}
+NOT_OURS = ['caller-not-ours']
 SUPPORT_LINE = {
     'differences': ['support-line'],
     'expect': {'number': SETTINGS_ON['SUPPORT_NUMBER'], 'callerId': TWILIO_FROM},
@@ -241,25 +281,30 @@ SUPPORT_LINE = {
 
 CORPUS = [
     # The seed's two examples.
-    case('seed-example-number', '+15551234567', 'client:user_123', 'client:user_123', ['invalid-destination'],
-         note='+1 555 123 4567 is not a valid number (555 is not an area code)', **INVALID),
+    case('seed-example-number', '+15551234567', DRIVER, DRIVER, ['invalid-destination'],
+         note='+1 555 123 4567 is not a valid number (555 is not an area code); the seed\'s caller, '
+         'client:user_123, is one of ours here (DRIVER, user 123)', **INVALID),
     case('seed-example-client', 'passenger_456', DRIVER, DRIVER),
     # Empty and absent values.
-    case('to-absent'),
+    case('to-absent', twilio_from=ABSENT, differences=NOT_OURS,
+         note='no caller at all: refused before the greeting', **UNAUTHORISED),
     case('to-empty', ''),
     case('to-absent-from-owned', from_='+14155550101'),
     case('to-absent-with-twilio-from', twilio_from=DRIVER),
+    case('to-empty-without-twilio-from', '', twilio_from=ABSENT, differences=NOT_OURS,
+         note='refused before the greeting', **UNAUTHORISED),
     case('to-space', ' ', differences=['empty-after-trim'], **GREETING),
     case('to-tab-newline', '\t\n', twilio_from=DRIVER, differences=['empty-after-trim'], **GREETING),
     # Clients.
-    case('client-no-from-no-twilio-from', 'passenger_456'),
-    case('client-from-without-twilio-from', 'passenger_456', DRIVER),
+    case('client-no-from-no-twilio-from', 'passenger_456', twilio_from=ABSENT, differences=NOT_OURS,
+         **UNAUTHORISED),
+    case('client-from-without-twilio-from', 'passenger_456', DRIVER, ABSENT, NOT_OURS,
+         note='`from` names a user of ours, but only Twilio\'s From says who is calling', **UNAUTHORISED),
     case('client-from-other-user', 'passenger_456', DRIVER, RIDER, ['caller-id-replaced'], callerId=RIDER),
     case('client-from-absent-with-twilio-from', 'passenger_456', twilio_from=RIDER,
          differences=['caller-id-replaced'], callerId=RIDER),
     case('client-from-empty-with-twilio-from', 'passenger_456', '', RIDER, ['caller-id-replaced'], callerId=RIDER),
-    case('client-from-empty-no-twilio-from', 'passenger_456', '', differences=['caller-id-replaced'],
-         callerId=TWILIO_FROM),
+    case('client-from-empty-no-twilio-from', 'passenger_456', '', ABSENT, NOT_OURS, **UNAUTHORISED),
     case('client-from-owned-number', 'passenger_456', '+14155550101', RIDER),
     case('client-from-twilio-from-number', 'passenger_456', TWILIO_FROM, RIDER),
     case('client-from-unowned-number', 'passenger_456', '+12127365000', RIDER, ['caller-id-replaced'],
@@ -271,7 +316,7 @@ CORPUS = [
     case('client-122-characters', 'a' * 122, DRIVER, DRIVER, ['invalid-destination'], **INVALID),
     case('client-with-space', 'passenger 456', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
     case('client-email', 'rider@example.com', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
-    case('client-word-null', 'null'),
+    case('client-word-null', 'null', differences=['caller-id-replaced'], callerId=DRIVER),
     case('client-surrounding-spaces', '  passenger_456 ', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
     case('client-trailing-tab', 'passenger_456\t', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
     case('client-nbsp', '\u00a0passenger_456\u00a0', DRIVER, DRIVER, ['to-trimmed'], client='passenger_456'),
@@ -287,7 +332,7 @@ CORPUS = [
     case('e164-us-from-owned', '+14155552671', '+14155550101', DRIVER),
     case('e164-us-from-twilio-from', '+12127365000', TWILIO_FROM, DRIVER),
     case('e164-us-from-absent', '+14155552671', twilio_from=DRIVER),
-    case('e164-us-nothing-else', '+14155552671'),
+    case('e164-us-nothing-else', '+14155552671', twilio_from=ABSENT, differences=NOT_OURS, **UNAUTHORISED),
     case('e164-ca', '+15062345678', '+12125550199', DRIVER),
     case('e164-toll-free', '+18005550199'),
     case('e164-from-client', '+14155552671', DRIVER, DRIVER, ['caller-id-replaced'], callerId=TWILIO_FROM),
@@ -327,6 +372,9 @@ CORPUS = [
          **BLOCKED),
     case('blocked-united-kingdom', '+44 20 7183 8750', differences=['destination-blocked'], **BLOCKED),
     case('blocked-france-shared-cost', '+33 810 12 34 56', differences=['destination-blocked'], **BLOCKED),
+    case('blocked-personal-number', '+1 500 234 5678', differences=['destination-blocked'],
+         note='a US 5XX personal number (libphonenumber: PERSONAL_NUMBER), in BLOCKED_NUMBER_TYPES by default; '
+         'no other corpus number is of a type the new default adds', **BLOCKED),
     # Emergency numbers.
     case('emergency-911', '911', differences=['emergency'], **EMERGENCY),
     case('emergency-112', '112', DRIVER, DRIVER, ['emergency'], **EMERGENCY),
@@ -340,8 +388,10 @@ CORPUS = [
     case('xml-to-ampersand', 'alice&bob', differences=['invalid-destination'], **INVALID),
     case('xml-to-injection', '"><Number>+19002345678</Number><Client>x', differences=['invalid-destination'],
          **INVALID),
-    case('xml-from-metacharacters', 'passenger_456', 'a&b<c"d\'e'),
-    case('xml-from-greater-than', 'passenger_456', 'a>b', differences=['serialisation-only']),
+    case('xml-from-metacharacters', 'passenger_456', 'a&b<c"d\'e', differences=['caller-id-replaced'],
+         callerId=DRIVER, note='`from` is not an owned number, so it never reaches the TwiML'),
+    case('xml-from-greater-than', 'passenger_456', 'a>b', differences=['caller-id-replaced'], callerId=DRIVER,
+         note='was serialisation-only (a>b against a&gt;b); `from` no longer reaches the TwiML'),
     case('xml-from-injection-with-twilio-from', 'passenger_456', '"/><Number>+19002345678</Number><Dial callerId="',
          RIDER, ['caller-id-replaced'], callerId=RIDER),
     case('xml-from-injection-phone-leg', '+14155552671', '"/><Number>+19002345678</Number><Dial callerId="',
@@ -352,16 +402,46 @@ CORPUS = [
          differences=['invalid-destination'], note="Python's \\d matches any Unicode digit, so the original dialed it",
          **INVALID),
     case('unicode-to-emoji', '\U0001f4de', differences=['invalid-destination'], **INVALID),
-    case('unicode-from-without-twilio-from', 'passenger_456', 'Zo\u00eb \U0001f4de',
-         differences=['serialisation-only']),
-    case('unicode-from-with-twilio-from', 'passenger_456', 'Zo\u00eb', 'client:zoe', ['caller-id-replaced'],
-         callerId='client:zoe'),
+    case('unicode-from-without-twilio-from', 'passenger_456', 'Zo\u00eb \U0001f4de', ABSENT, NOT_OURS,
+         note='was serialisation-only', **UNAUTHORISED),
+    case('unicode-from-with-twilio-from', 'passenger_456', 'Zo\u00eb', RIDER, ['caller-id-replaced'],
+         callerId=RIDER),
     # Control characters.
     case('control-to', 'passenger_456\u0007', DRIVER, DRIVER, ['invalid-destination'], **INVALID),
-    case('control-from-without-twilio-from', 'passenger_456', 'x\u0001y', differences=['xml-invalid-character'],
-         **INVALID),
-    case('control-twilio-from', 'passenger_456', twilio_from='client:a\u000b', differences=['xml-invalid-character'],
-         **INVALID),
+    case('control-from-without-twilio-from', 'passenger_456', 'x\u0001y', ABSENT, NOT_OURS,
+         note='was xml-invalid-character', **UNAUTHORISED),
+    case('control-from-with-twilio-from', 'passenger_456', 'x\u0001y', differences=['caller-id-replaced'],
+         callerId=DRIVER, note='`from` is not an owned number, so it never reaches the TwiML (the original\'s was '
+         'not XML)'),
+    case('control-twilio-from', 'passenger_456', twilio_from='client:a\u000b', differences=NOT_OURS,
+         note='was xml-invalid-character', **UNAUTHORISED),
+    # Twilio's From: only identities this service issues call (caller-not-ours), whatever `to` and `from` say.
+    case('caller-missing', '+14155552671', '+14155550101', ABSENT, NOT_OURS, **UNAUTHORISED),
+    case('caller-empty', '+14155552671', twilio_from='', differences=NOT_OURS, **UNAUTHORISED),
+    case('caller-phone-number', 'passenger_456', twilio_from='+14155550101', differences=NOT_OURS,
+         note='a phone call into the app, not a call from one of our app users', **UNAUTHORISED),
+    case('caller-not-our-naming', 'passenger_456', NOT_OUR_NAMING, NOT_OUR_NAMING, NOT_OURS,
+         note='the identities the legacy apps used (and this corpus did before)', **UNAUTHORISED),
+    case('caller-other-app', '+14155552671', twilio_from=OTHER_APP, differences=NOT_OURS,
+         note='another TwiML app\'s identity, same form', **UNAUTHORISED),
+    case('caller-empty-user-id', 'passenger_456', twilio_from=OUR_IDENTITY_PREFIX, differences=NOT_OURS,
+         **UNAUTHORISED),
+    case('caller-user-id-65-characters', 'passenger_456', twilio_from=OUR_IDENTITY_PREFIX + '1' * 65,
+         differences=NOT_OURS, **UNAUTHORISED),
+    case('caller-user-id-64-characters', 'passenger_456', OUR_IDENTITY_PREFIX + '1' * 64,
+         OUR_IDENTITY_PREFIX + '1' * 64, note='the longest user id we issue: ours'),
+    case('caller-user-id-other-character', 'passenger_456', twilio_from=OUR_IDENTITY_PREFIX + '4-2',
+         differences=NOT_OURS, **UNAUTHORISED),
+    case('caller-trailing-space', 'passenger_456', twilio_from=DRIVER + ' ', differences=NOT_OURS,
+         note='From is compared as sent, not trimmed', **UNAUTHORISED),
+    case('caller-without-client-prefix', 'passenger_456', twilio_from=DRIVER[len('client:'):],
+         differences=NOT_OURS, **UNAUTHORISED),
+    case('caller-app-sid-lower-case', 'passenger_456', twilio_from=DRIVER.replace('AP', 'ap', 1),
+         differences=NOT_OURS, **UNAUTHORISED),
+    case('caller-from-names-ours', '+14155552671', DRIVER, ABSENT, NOT_OURS,
+         note='the app\'s `from` never stands in for Twilio\'s From', **UNAUTHORISED),
+    case('caller-from-names-ours-to-empty', '', DRIVER, ABSENT, NOT_OURS,
+         note='refused before the greeting, whatever `from` says', **UNAUTHORISED),
 ]
 
 
@@ -390,12 +470,11 @@ def build_case(c, settings):
     if differences:
         assert all(rule in RULES for rule in differences), c['id']
         out['differences'] = differences
-        if expect:
-            out['expect'] = expect
-        # serialisation-only: ElementTree cannot write our bytes (see the rule), so no `expected`.
-        if expect and 'serialisation-only' not in differences:
-            out['expected'] = in_order(expected, OUR_ATTRIBUTE_ORDER)
-            assert out['expected'] != out['python'], c['id']
+        # Every difference calls for values, and the helper renders them.
+        assert expect, c['id']
+        out['expect'] = expect
+        out['expected'] = in_order(expected, OUR_ATTRIBUTE_ORDER)
+        assert out['expected'] != out['python'], c['id']
     if note:
         out['note'] = note
     return out
@@ -406,6 +485,11 @@ def build_cases():
     for c in CORPUS:
         assert c['id'] not in seen, c['id']
         seen.add(c['id'])
+        # The new caller rule is declared exactly where Twilio's From is not one of ours, and
+        # then it is the only rule: nothing else is looked at.
+        assert ('caller-not-ours' in c['differences']) == (not is_ours(c['From'])), c['id']
+        if not is_ours(c['From']):
+            assert c['differences'] == NOT_OURS and c['expect'] == UNAUTHORISED and not c['on'], c['id']
         assert not c['on'] or set(c['on']) <= {'differences', 'expect', 'note'}, c['id']
     return [build_case(c, OFF) for c in CORPUS]
 
@@ -421,9 +505,9 @@ HOST = 'abc123defg.execute-api.us-east-1.amazonaws.com'
 PATH = '/api/v1/make_call'
 CALL_SID = 'CA' + '5b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e'
 TWILIO_PARAMS = [
-    ('AccountSid', 'AC' + '0123456789abcdef' * 2),
+    ('AccountSid', ACCOUNT_SID),
     ('ApiVersion', '2010-04-01'),
-    ('ApplicationSid', 'AP' + '00112233445566778899aabbccddeeff'),
+    ('ApplicationSid', APP_SID),
     ('CallSid', CALL_SID),
     ('CallStatus', 'ringing'),
     ('Called', ''),
@@ -511,6 +595,16 @@ def main():
         'generator': 'test/conformance/generate_call_fixtures.py',
         'twilioPython': twilio.__version__,
         'config': CONFIG,
+        'defaults': {
+            'note': 'Settings left at the code\'s defaults (not in `config`, so not set when the test runs the '
+            'handler), with the values the rules here assume.',
+            **DEFAULTS,
+        },
+        'callers': {
+            'note': 'Twilio\'s From for a call from one of our app users: `prefix` + the user id (1 to 64 of '
+            '[A-Za-z0-9_]). Every case whose From is anything else declares caller-not-ours.',
+            'prefix': OUR_IDENTITY_PREFIX,
+        },
         'messages': MESSAGES,
         'rules': RULES,
         'cases': cases,

@@ -12,6 +12,7 @@ import { makeCallSignatureCheck } from '../../infra/local/signatureCheck.js';
 import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const BASE = 'http://127.0.0.1:3000';
+const APP = `AP${'5'.repeat(32)}`;
 const JWT = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/;
 const NOT_CHECKED = 'make_call does NOT check Twilio signatures';
 
@@ -21,6 +22,7 @@ function banner(overrides: Partial<BannerInputs> = {}): string {
     developmentSettings: Object.keys(DEVELOPMENT_SETTINGS),
     signatureCheck: { status: 'checked' },
     devToken: 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjo0Mn19.development-signature',
+    appSid: APP,
     ...overrides,
   };
   return bannerLines(inputs).join('\n');
@@ -32,9 +34,16 @@ describe('bannerLines: what npm start prints', () => {
       base: 'http://127.0.0.1:4567',
       developmentSettings: [],
       signatureCheck: { status: 'checked' },
+      appSid: undefined,
     });
 
     expect(first).toBe('Voice service (local gateway) listening on http://127.0.0.1:4567');
+  });
+
+  it('prints a make_call curl line calling as user 42 of TWILIO_ML_APP_SID, the only callers make_call answers', () => {
+    const text = banner({ developmentSettings: [], signatureCheck: { status: 'checked' } });
+
+    expect(text).toContain(`--data-urlencode 'From=client:${APP}_uid42' '${BASE}/api/v1/make_call'`);
   });
 
   it('prints the development token and a curl line with it while the development JWT_SECRET is in use', () => {
@@ -94,7 +103,7 @@ async function startBanner(settings: Record<string, string>): Promise<string> {
   const { env, developmentSettings } = localEnv(settings, {});
   const signatureCheck = await makeCallSignatureCheck(env);
   const devToken = env.JWT_SECRET ? await portalToken('42', env.JWT_SECRET) : undefined;
-  return bannerLines({ base: BASE, developmentSettings, signatureCheck, devToken }).join('\n');
+  return bannerLines({ base: BASE, developmentSettings, signatureCheck, devToken, appSid: APP }).join('\n');
 }
 
 describe('makeCallSignatureCheck: what make_call’s configuration says about signatures', () => {

@@ -361,7 +361,13 @@ describe('local gateway: repeated and forwarding headers as HTTP API hands them 
 
 describe('local gateway with TWILIO_AUTH_TOKEN: a client-sent X-Forwarded-Proto cannot change the signed URL', () => {
   const AUTH_TOKEN = 'local-gateway-test-auth-token-0123';
-  const params = { CallSid: `CA${'1'.repeat(32)}`, To: '', to: 'client:alice', From: 'client:bob' };
+  const params = {
+    CallSid: `CA${'1'.repeat(32)}`,
+    AccountSid: DEVELOPMENT_SETTINGS.TWILIO_ACCOUNT_SID as string,
+    To: '',
+    to: 'client:alice',
+    From: `client:${DEVELOPMENT_SETTINGS.TWILIO_ML_APP_SID}_uid42`,
+  };
   let gateway: RunningGateway;
   beforeAll(async () => {
     gateway = await startLocalGateway({ TWILIO_AUTH_TOKEN: AUTH_TOKEN });

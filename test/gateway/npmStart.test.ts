@@ -55,7 +55,8 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** The banner's last line: everything is printed once it is there. */
-const MAKE_CALL_CURL = /curl -s -X POST --data-urlencode 'to=\+14155550123' 'http:\/\/[^']+\/api\/v1\/make_call'/;
+const MAKE_CALL_CURL =
+  /curl -s -X POST --data-urlencode 'to=\+14155550123' --data-urlencode 'From=(client:AP[0-9a-f]{32}_uid42)' '(http:\/\/[^']+\/api\/v1\/make_call)'/;
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
@@ -80,6 +81,19 @@ describe('npm start', () => {
     const body = (await response.json()) as { status: string; data: { token: string } };
     expect(body.status).toBe('success');
     expect(body.data.token.split('.')).toHaveLength(3);
+  });
+
+  it('prints a make_call curl line, calling as a user of the configured app, that dials from the running gateway', async () => {
+    child = npmStart(cleanEnv({ PORT: String(await freePort()) }));
+
+    const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+    const [, from, url] = banner.match(MAKE_CALL_CURL) ?? [];
+    const response = await fetch(url ?? '', {
+      method: 'POST',
+      body: new URLSearchParams({ to: '+14155550123', From: from ?? '' }),
+    });
+
+    expect(await response.text()).toContain('<Number>+14155550123</Number>');
   });
 
   describe('with SECRET_ID (a loopback Secrets Manager endpoint the real AWS SDK talks to)', () => {

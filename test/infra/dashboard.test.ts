@@ -5,7 +5,9 @@
  * a recording metric sink that also feeds the real Powertools sink, whose embedded-metric-format
  * lines are read back: what CloudWatch would store, `service` dimension and namespace included.
  */
+
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callEvents from '../../functions/callEvents.js';
@@ -30,7 +32,15 @@ import {
   SERVICE_DIMENSION,
 } from '../../lib/metricNames.js';
 import { type MetricSink, powertoolsMetrics } from '../../lib/metrics.js';
-import { type CallRequestOptions, callEvent, POLICY_ENV } from '../call/harness.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  CALLER,
+  type CallRequestOptions,
+  callEvent,
+  POLICY_ENV,
+  ROUTE_URL,
+} from '../call/harness.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
@@ -132,16 +142,33 @@ async function emittedMetrics() {
     // make_call: every routing decision, every kind of rejected request, a broken configuration.
     const callEnv: Env = { ...POLICY_ENV, SUPPORT_NUMBER: '+18005550100', DIAL_ACTION: 'true' };
     const call = makeCall.createHandler({ ...deps, config: makeCallConfig(callEnv), allowUnsignedRequests: false });
+    // The caller not ours: unauthorised.
+    await call(callEvent({ params: { to: '+14155552671', From: 'client:bob' } }));
     for (const to of ['', '911', '123', '+18765230123', '+14155552671', 'support', 'client:alice']) {
-      await call(callEvent({ params: { to, From: 'client:bob' } }));
+      await call(callEvent({ params: { to } }));
     }
     const rejected: CallRequestOptions[] = [
       { params: { to: '+14155552671' }, signature: 'none' },
       { encoding: 'json', rawBody: 'not json' },
       { params: { to: 'x'.repeat(20_000) } },
       { params: { to: '+14155552671' }, contentType: 'text/plain' },
+      { params: { to: '+14155552671', AccountSid: `AC${'9'.repeat(32)}` } },
+      { params: { to: '+14155552671', ApplicationSid: `AP${'8'.repeat(32)}` } },
     ];
     for (const options of rejected) await call(callEvent(options));
+    // A parameter that must be single, twice (signed as Twilio signs a repeated name).
+    const twice = { CallSid: 'CA1', AccountSid: ACCOUNT_SID, From: CALLER, to: ['+14155552671', '+19002345678'] };
+    await call(
+      callEvent({
+        rawBody:
+          'CallSid=CA1&AccountSid=' +
+          ACCOUNT_SID +
+          '&From=' +
+          encodeURIComponent(CALLER) +
+          '&to=%2B14155552671&to=%2B19002345678',
+        signature: getExpectedTwilioSignature(AUTH_TOKEN, ROUTE_URL, twice),
+      }),
+    );
     const { TWILIO_FROM: _, ...withoutFrom } = callEnv;
     await makeCall.createHandler({ ...deps, config: makeCallConfig(withoutFrom), allowUnsignedRequests: false })(
       callEvent({ params: { to: '+14155552671' } }),

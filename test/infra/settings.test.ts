@@ -39,6 +39,7 @@ describe('synth settings', () => {
       [
         'ALLOWED_DIAL_COUNTRIES',
         'ANSWER_ON_BRIDGE',
+        'BLOCKED_NUMBER_TYPES',
         'CALL_STATUS_CALLBACK',
         'DEFAULT_COUNTRY',
         'DIAL_ACTION',
@@ -71,6 +72,8 @@ describe('synth settings', () => {
       'SECRETS_MAX_STALE',
     ]);
     expect(environmentFields('callEvents')).toEqual([
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_ML_APP_SID',
       'PUBLIC_BASE_URL',
       'SECRET_ID',
       'SECRETS_CACHE_TTL',

@@ -169,6 +169,8 @@ describe('functions', () => {
       },
       // The stack turns on what the code leaves off (STACK_DEFAULTS).
       makeCall: {
+        TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
+        TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
         TWILIO_FROM: SETTINGS.TWILIO_FROM,
         PUBLIC_BASE_URL: expect.anything(),
         DIAL_ACTION: 'true',
@@ -176,7 +178,12 @@ describe('functions', () => {
         CALL_STATUS_CALLBACK: 'true',
         SECRET_ID: { Ref: secretId },
       },
-      callEvents: { PUBLIC_BASE_URL: expect.anything(), SECRET_ID: { Ref: secretId } },
+      callEvents: {
+        TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
+        TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
+        PUBLIC_BASE_URL: expect.anything(),
+        SECRET_ID: { Ref: secretId },
+      },
     };
     for (const name of FUNCTION_NAMES) {
       expect(fnProps(name).Environment.Variables, name).toEqual({

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
 import { type GatewayProcess, startGatewayProcess } from '../support/gatewayProcess.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
@@ -78,7 +79,12 @@ async function makeCall(params: Record<string, string>, authToken: string | unde
   return response.status;
 }
 
-const CALL = { CallSid: `CA${'0'.repeat(32)}`, From: 'client:rider_42' };
+// A call from user 42 of the gateway's (development) account and app.
+const CALL = {
+  CallSid: `CA${'0'.repeat(32)}`,
+  AccountSid: DEVELOPMENT_SETTINGS.TWILIO_ACCOUNT_SID as string,
+  From: `client:${DEVELOPMENT_SETTINGS.TWILIO_ML_APP_SID}_uid42`,
+};
 
 async function everyRoute() {
   const rider = legacyPortalToken(42, SECRETS.JWT_SECRET);
@@ -95,6 +101,7 @@ async function runScenarios(good: { secretString: string }) {
   // Calls: both auth tokens; a number, an app user, premium rate, emergency; unsigned, forged.
   expect(await makeCall({ ...CALL, to: '+14155552671' }, SECRETS.TWILIO_AUTH_TOKEN)).toBe(200);
   expect(await makeCall({ ...CALL, to: 'client:driver_7' }, SECRETS.TWILIO_SECONDARY_AUTH_TOKEN)).toBe(200);
+  expect(await makeCall({ ...CALL, From: 'client:stranger', to: '+14155552671' }, SECRETS.TWILIO_AUTH_TOKEN)).toBe(200);
   expect(await makeCall({ ...CALL, to: '+19002345678' }, SECRETS.TWILIO_AUTH_TOKEN)).toBe(200);
   expect(await makeCall({ ...CALL, to: '911' }, SECRETS.TWILIO_AUTH_TOKEN)).toBe(200);
   expect(await makeCall({ ...CALL, to: '+14155552671' }, undefined)).toBe(403);

@@ -37,6 +37,10 @@ const BANNER = /^Voice service \(local gateway\) listening on http:\/\/127\.0\.0
 
 // Obviously fake, valid in form (Twilio rejects every one of them).
 const APP_SID = `AP${'1b'.repeat(16)}`;
+const ACCOUNT_SID = `AC${'0a'.repeat(16)}`;
+/** Twilio's From for calls placed by users 42 and 7 with tokens this service issued. */
+const CALLER_42 = `client:${APP_SID}_uid42`;
+const CALLER_7 = `client:${APP_SID}_uid7`;
 const PUSH_CREDENTIALS: Record<string, string> = { apns: `CR${'2c'.repeat(16)}`, fcm: `CR${'3d'.repeat(16)}` };
 const SECRET = {
   TWILIO_API_KEY: `SK${'5e'.repeat(16)}`,
@@ -122,7 +126,7 @@ async function startGateway(endpointUrl: string): Promise<Gateway> {
     AWS_SECRET_ACCESS_KEY: 'load-test-secret-access-key',
     AWS_REGION: 'us-east-1',
     AWS_EC2_METADATA_DISABLED: 'true',
-    TWILIO_ACCOUNT_SID: `AC${'0a'.repeat(16)}`,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_ML_APP_SID: APP_SID,
     TWILIO_ML_APNS_CERT_SID: PUSH_CREDENTIALS.apns as string,
     TWILIO_ML_FCM_CERT_SID: PUSH_CREDENTIALS.fcm as string,
@@ -249,10 +253,10 @@ async function kinds(port: number): Promise<Kind[]> {
     status === 403 && body === '{"message":"Forbidden"}' ? undefined : `status ${status} ${body.slice(0, 80)}`;
 
   const calls: { params: Record<string, string>; expect: string }[] = [
-    { params: { From: 'client:AP_uid42', to: '+14155550123', from: 'client:AP_uid42' }, expect: '+14155550123' },
-    { params: { From: 'client:AP_uid7', to: '(415) 555-2671' }, expect: '+14155552671' },
-    { params: { From: 'client:AP_uid7', to: `client:${APP_SID}_uid42` }, expect: `<Client>${APP_SID}_uid42</Client>` },
-    { params: { From: 'client:AP_uid42', to: 'driver_123', from: 'client:AP_uid42' }, expect: '<Client>driver_123' },
+    { params: { From: CALLER_42, to: '+14155550123', from: CALLER_42 }, expect: '+14155550123' },
+    { params: { From: CALLER_7, to: '(415) 555-2671' }, expect: '+14155552671' },
+    { params: { From: CALLER_7, to: `client:${APP_SID}_uid42` }, expect: `<Client>${APP_SID}_uid42</Client>` },
+    { params: { From: CALLER_42, to: 'driver_123', from: CALLER_42 }, expect: '<Client>driver_123' },
   ];
   const callProbe = (params: Record<string, string>, signature: string, check: Probe['check']): Probe => ({
     method: 'POST',
@@ -266,7 +270,7 @@ async function kinds(port: number): Promise<Kind[]> {
   const refused = (status: number, body: string) =>
     status === 403 && !body.includes('<Dial') ? undefined : `status ${status} ${body.slice(0, 80)}`;
   for (const { params, expect } of [...calls, ...calls]) {
-    const signed = { CallSid: callSid(), ...params };
+    const signed = { CallSid: callSid(), AccountSid: ACCOUNT_SID, ...params };
     signedCalls.push(
       callProbe(signed, getExpectedTwilioSignature(SECRET.TWILIO_AUTH_TOKEN, callUrl, signed), (status, body, h) => {
         if (status !== 200) return `status ${status} ${body.slice(0, 80)}`;
@@ -274,7 +278,7 @@ async function kinds(port: number): Promise<Kind[]> {
         return body.includes('<Dial') && body.includes(expect) ? undefined : `TwiML without ${expect}`;
       }),
     );
-    const other = { CallSid: callSid(), ...params };
+    const other = { CallSid: callSid(), AccountSid: ACCOUNT_SID, ...params };
     // Signed with another account's token, or for other parameters than those sent.
     badSignatures.push(callProbe(other, getExpectedTwilioSignature(OTHER_AUTH_TOKEN, callUrl, other), refused));
     const tampered = { ...other, to: '+14155550199' };

@@ -9,6 +9,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gatewayResponses, type LocalResponse } from '../../infra/local/apiGatewayEvent.js';
+import { localEnv } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { ROUTES } from '../../infra/routes.js';
 import { tryLater } from '../../lib/callWebhook.js';
@@ -331,7 +332,14 @@ const form = (params: Record<string, string>, headers: Record<string, string> = 
   body: new URLSearchParams(params).toString(),
 });
 
-const CALL = { CallSid: `CA${'1'.repeat(32)}`, AccountSid: `AC${'2'.repeat(32)}`, From: 'client:bob', To: '' };
+// A call from user 42 of the local gateway's (development) account and app.
+const { env: LOCAL } = localEnv({}, {});
+const CALL = {
+  CallSid: `CA${'1'.repeat(32)}`,
+  AccountSid: LOCAL.TWILIO_ACCOUNT_SID as string,
+  From: `client:${LOCAL.TWILIO_ML_APP_SID}_uid42`,
+  To: '',
+};
 
 describe('the real local gateway answers as documented', () => {
   let gateway: RunningGateway;

@@ -14,7 +14,8 @@ import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import type { MetricSink } from '../../lib/metrics.js';
-import { AUTH_TOKEN, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
+import { type SecretSource, secretsFromSecretsManager } from '../../lib/secrets.js';
+import { ACCOUNT_SID, APP_SID, AUTH_TOKEN, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { type SecretBehaviour, useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
@@ -30,8 +31,9 @@ const STORED = {
 const GOOD: SecretBehaviour = { secretString: JSON.stringify(STORED) };
 /** What the functions' environment holds on Lambda: settings, and where the secret is. No secret. */
 const ENV: Env = {
-  TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
-  TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
+  // The account and app the signed make_call requests come from.
+  TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+  TWILIO_ML_APP_SID: APP_SID,
   TWILIO_ML_APNS_CERT_SID: SETTINGS.TWILIO_ML_APNS_CERT_SID,
   TWILIO_ML_FCM_CERT_SID: SETTINGS.TWILIO_ML_FCM_CERT_SID,
   TWILIO_FROM: POLICY_ENV.TWILIO_FROM,
@@ -49,6 +51,31 @@ beforeEach(() => {
   endpoint.requests.length = 0;
 });
 
+/**
+ * The reads of the real Secrets Manager source, watched: a test can wait for a refresh that a
+ * request started behind it to have finished (the source is the one the functions use).
+ */
+const reads = {
+  pending: new Set<Promise<unknown>>(),
+  track(env: Env): SecretSource {
+    const source = secretsFromSecretsManager(env.SECRET_ID as string);
+    return () => {
+      const read = source();
+      reads.pending.add(read);
+      read.then(
+        () => reads.pending.delete(read),
+        () => reads.pending.delete(read),
+      );
+      return read;
+    };
+  },
+  async settled() {
+    while (reads.pending.size > 0) await Promise.allSettled([...reads.pending]);
+    // The cache records the outcome in the read's own continuation: one more turn.
+    await new Promise((resolve) => setImmediate(resolve));
+  },
+};
+
 /** The three functions, each with its own container state, on one clock the test moves. */
 function service(env: Env = ENV) {
   let time = 1_000_000;
@@ -59,19 +86,26 @@ function service(env: Env = ENV) {
   const deps = {
     log: logs,
     alert: async (alert: VendorAlert) => void alerts.push(alert),
-    metrics: { count: (name) => void metrics.push(name), seconds: (name) => void metrics.push(name) } satisfies MetricSink,
+    metrics: {
+      count: (name) => void metrics.push(name),
+      seconds: (name) => void metrics.push(name),
+    } satisfies MetricSink,
   };
   const authorize = authorizer.createHandler({
     ...deps,
-    config: configLoader(FUNCTION_FIELDS.authorizer, env, { now: clock.now }),
+    config: configLoader(FUNCTION_FIELDS.authorizer, env, { now: clock.now, secrets: reads.track(env) }),
   });
   const token = callToken.createHandler({
     ...deps,
-    config: configLoader(FUNCTION_FIELDS.callToken, env, { now: clock.now }),
+    config: configLoader(FUNCTION_FIELDS.callToken, env, { now: clock.now, secrets: reads.track(env) }),
   });
   const call = makeCall.createHandler({
     ...deps,
-    config: configLoader(FUNCTION_FIELDS.makeCall, env, { now: clock.now, check: dialPolicyProblems }),
+    config: configLoader(FUNCTION_FIELDS.makeCall, env, {
+      now: clock.now,
+      check: dialPolicyProblems,
+      secrets: reads.track(env),
+    }),
     allowUnsignedRequests: false,
   });
   const bearer = () => `Bearer ${legacyPortalToken(42, STORED.JWT_SECRET)}`;
@@ -242,8 +276,7 @@ describe('a secret that is not right', () => {
 
 /** Lets the refresh that a request started behind it finish: the endpoint has answered, and the SDK has read it. */
 async function settle() {
-  await endpoint.idle();
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await reads.settled();
 }
 
 describe('the store going down after a good read', () => {
