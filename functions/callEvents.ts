@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
+import { CALL_LIMITS_TIMEOUT_MS, type CallLimitStore, callLimitStoreFor, within } from '../lib/callLimitStore.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
@@ -19,6 +20,8 @@ export interface CallEventsDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'callEvents'>>;
   /** Only the local gateway sets this: without TWILIO_AUTH_TOKEN, skip the signature check. */
   allowUnsignedRequests: boolean;
+  /** The call-limits store for a table (default: DynamoDB, one per table and container). */
+  callLimits?: (table: string) => CallLimitStore;
 }
 
 export function defaultDeps(env: Env = processEnv()): CallEventsDeps {
@@ -35,6 +38,7 @@ export function defaultDeps(env: Env = processEnv()): CallEventsDeps {
 export function createHandler(deps: CallEventsDeps) {
   const report = createReporter(deps, CALL_EVENTS_ORIGIN);
   const options = { allowUnsignedRequests: deps.allowUnsignedRequests };
+  const storeFor = deps.callLimits ?? callLimitStoreFor;
   return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
     const route = CALL_EVENT_ROUTES[request.routePath as keyof typeof CALL_EVENT_ROUTES];
@@ -45,7 +49,17 @@ export function createHandler(deps: CallEventsDeps) {
       const loaded = await deps.config.read();
       slackUrl = loaded.config.SLACK_WEBHOOK_URL;
       await report.secretHealth(loaded, slackUrl);
-      answer = route.answer(request, loaded.config, options);
+      const answered: WebhookAnswer & { release?: string } = route.answer(request, loaded.config, options);
+      answer = answered;
+      const table = loaded.config.CALL_LIMITS_TABLE;
+      if (answered.release && table) {
+        // A slot not freed here expires by itself; a failure costs the caller a wait, never a 5xx to Twilio.
+        await within(storeFor(table).release(answered.release), CALL_LIMITS_TIMEOUT_MS).catch((error: unknown) =>
+          report.capped('release-failed', 'warn', 'Concurrent-call slot not released', {
+            reason: error instanceof Error ? error.name : 'unknown error',
+          }),
+        );
+      }
     } catch (error) {
       answer = answerWithoutConfig(request, error, options, route.ourFailure());
     }

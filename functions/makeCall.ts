@@ -5,6 +5,8 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
+import { type CallLimitStore, callLimitStoreFor, checkCallLimits } from '../lib/callLimitStore.js';
+import { answerWithLimits } from '../lib/callLimits.js';
 import { answerCallWebhook, MAKE_CALL_ORIGIN, makeCallConfig, tryLater } from '../lib/callWebhook.js';
 import { type Env, processEnv } from '../lib/config.js';
 import type { ConfigLoader } from '../lib/functionConfig.js';
@@ -12,6 +14,7 @@ import type { FunctionField } from '../lib/functionFields.js';
 import type { HttpResponse } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
+import { type Gate, windowedGate } from '../lib/rateLimits.js';
 import { createReporter, type ReportingDeps } from '../lib/reporter.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
@@ -19,6 +22,13 @@ export interface MakeCallDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'makeCall'>>;
   /** Only the local gateway sets this: without TWILIO_AUTH_TOKEN, skip the signature check. */
   allowUnsignedRequests: boolean;
+  /** The call-limits store for a table (default: DynamoDB, one per table and container). */
+  callLimits?: (table: string) => CallLimitStore;
+  /** The most a call waits for the limits (default CALL_LIMITS_TIMEOUT_MS). */
+  callLimitsTimeoutMs?: number;
+  /** Which limit alerts may go out: each caller and limit once an hour (default). */
+  limitAlertGate?: Gate;
+  now?: () => number;
 }
 
 export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
@@ -35,15 +45,29 @@ export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
 export function createHandler(deps: MakeCallDeps) {
   const report = createReporter(deps, MAKE_CALL_ORIGIN);
   const options = { allowUnsignedRequests: deps.allowUnsignedRequests };
+  const storeFor = deps.callLimits ?? callLimitStoreFor;
+  const limitAlerts = deps.limitAlertGate ?? windowedGate({ windowMs: 3_600_000, perKey: 1 });
+  const now = deps.now ?? Date.now;
   return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
     let answer: WebhookAnswer;
     let slackUrl: string | undefined;
     try {
       const loaded = await deps.config.read();
-      slackUrl = loaded.config.SLACK_WEBHOOK_URL;
+      const { config } = loaded;
+      slackUrl = config.SLACK_WEBHOOK_URL;
       await report.secretHealth(loaded, slackUrl);
-      answer = answerCallWebhook(request, loaded.config, options);
+      const routed = answerCallWebhook(request, config, options);
+      answer = routed;
+      if (routed.limits && config.CALL_LIMITS_TABLE) {
+        const store = storeFor(config.CALL_LIMITS_TABLE);
+        const outcome = await checkCallLimits(store, routed.limits, now(), config, deps.callLimitsTimeoutMs);
+        answer = answerWithLimits(routed, routed.limits, outcome, config);
+        // A limited caller's alert: once an hour per caller and limit (the breaker's: once a minute, by the route's gate).
+        if (answer.alert?.key.startsWith('limited:') && !answer.alert.key.endsWith(':phone-minute')) {
+          if (!limitAlerts(answer.alert.key).pass) answer = { ...answer, alert: undefined };
+        }
+      }
     } catch (error) {
       answer = answerWithoutConfig(request, error, options, tryLater());
     }

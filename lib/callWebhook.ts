@@ -4,7 +4,8 @@
  * The handler only loads the configuration and performs the log, the metric and the alert.
  */
 import type { VendorAlert } from './alerts.js';
-import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
+import type { LimitedCall } from './callLimits.js';
+import { type CallDecision, callerUserId, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
 import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
@@ -26,7 +27,18 @@ import { param } from './webhookBody.js';
 
 export type CallWebhookConfig = DialPolicy &
   WebhookConfig &
-  Pick<Config, 'TWILIO_CALL_TIME_LIMIT' | 'DIAL_ACTION' | 'DIAL_TIMEOUT' | 'ANSWER_ON_BRIDGE' | 'CALL_STATUS_CALLBACK'>;
+  Pick<
+    Config,
+    | 'TWILIO_CALL_TIME_LIMIT'
+    | 'DIAL_ACTION'
+    | 'DIAL_TIMEOUT'
+    | 'ANSWER_ON_BRIDGE'
+    | 'CALL_STATUS_CALLBACK'
+    | 'CALL_LIMITS_TABLE'
+  >;
+
+/** make_call's answer; `limits`: a call to dial once the per-caller limits allow it (CALL_LIMITS_TABLE set). */
+export type CallWebhookAnswer = WebhookAnswer & { limits?: LimitedCall };
 
 export const MAKE_CALL_ORIGIN = {
   vendorApi: 'make_call',
@@ -93,7 +105,7 @@ export function answerCallWebhook(
   request: WebhookRequest,
   config: CallWebhookConfig,
   options: WebhookOptions,
-): WebhookAnswer {
+): CallWebhookAnswer {
   const verified = verifyWebhook(request, config, options, { ourFailure: tryLater(), repeated: notValid() });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
@@ -117,5 +129,14 @@ export function answerCallWebhook(
       alert: { key: 'to' in decision ? `${decision.kind}:${decision.to}` : decision.kind, errorMsg, meta: attributes },
     };
   }
-  return { response, log: { level: 'info', message: 'Call routed', attributes }, metrics: routed(decision) };
+  const answer = {
+    response,
+    log: { level: 'info' as const, message: 'Call routed', attributes },
+    metrics: routed(decision),
+  };
+  const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
+  const dials = decision.kind === 'number' || decision.kind === 'client' || decision.kind === 'support';
+  if (!config.CALL_LIMITS_TABLE || !dials || !userId || !callSid) return answer;
+  const leg = decision.kind === 'number' ? 'number' : decision.kind;
+  return { ...answer, limits: { leg, userId, callSid } };
 }

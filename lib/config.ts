@@ -132,6 +132,13 @@ const numberType = (value: string) => {
   return value;
 };
 
+/** A DynamoDB table name: 3–255 of letters, digits, `_`, `-` and `.`. */
+const tableName = (value: string) => {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(value))
+    throw new Problem('must be a DynamoDB table name: 3 to 255 of A-Z a-z 0-9 _ - .');
+  return value;
+};
+
 const digits = (value: string) => {
   if (!/^\d{2,6}$/.test(value)) throw new Problem('must be 2 to 6 digits');
   return value;
@@ -180,6 +187,15 @@ export const FIELDS = {
   CALL_STATUS_CALLBACK: { secret: false, parse: withDefault(false, boolean) },
   /** The support line: `to=support` dials this number (checked against the phone metadata at load). */
   SUPPORT_NUMBER: { secret: false, parse: optional(e164) },
+  // Per-caller call limits (environment): on when CALL_LIMITS_TABLE names the DynamoDB table.
+  CALL_LIMITS_TABLE: { secret: false, parse: optional(tableName) },
+  MAX_PHONE_CALLS_PER_HOUR: { secret: false, parse: withDefault(10, integer(1, 10_000)) },
+  MAX_PHONE_CALLS_PER_DAY: { secret: false, parse: withDefault(30, integer(1, 100_000)) },
+  MAX_CLIENT_CALLS_PER_HOUR: { secret: false, parse: withDefault(60, integer(1, 10_000)) },
+  MAX_CONCURRENT_PHONE_CALLS: { secret: false, parse: withDefault(1, integer(1, 10)) },
+  MAX_PHONE_CALLS_PER_MINUTE: { secret: false, parse: withDefault(100, integer(1, 100_000)) },
+  /** When the table cannot be read in time: refuse the call (true) instead of letting it through. */
+  CALL_LIMITS_FAIL_CLOSED: { secret: false, parse: withDefault(false, boolean) },
   // Plumbing (environment)
   SECRET_ID: { secret: false, parse: optional(text) },
   SECRETS_CACHE_TTL: { secret: false, parse: withDefault(300, integer(0, 86400)) },

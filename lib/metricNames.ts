@@ -31,6 +31,10 @@ export const METRIC = {
   CallDuration: 'CallDuration',
   /** Legs that ended (call_status); dimension Status. */
   CallsCompleted: 'CallsCompleted',
+  /** A call a per-caller limit (or the service-wide breaker) refused; dimension Limit. */
+  CallLimited: 'CallLimited',
+  /** The call-limits table could not be read in time: the call went ahead uncounted (or was refused, fail-closed). */
+  CallLimitsUnavailable: 'CallLimitsUnavailable',
   /** A request was served with secrets past SECRETS_CACHE_TTL because the store could not be read. */
   SecretStale: 'SecretStale',
 } as const;
@@ -78,3 +82,5 @@ export const REJECTION_REASONS = [
   'body 413',
   'body 415',
 ] as const;
+/** CallLimited's Limit: which per-caller limit, or the service-wide breaker (phone-minute), refused a call. */
+export const LIMIT_NAMES = ['phone-concurrent', 'phone-hour', 'phone-day', 'phone-minute', 'client-hour'] as const;

@@ -104,11 +104,14 @@ export function answerDialStatus(
 
 const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
+/** call_status's answer; `release`: the call whose concurrent-call slot the ended leg frees. */
+export type CallStatusAnswer = WebhookAnswer & { release?: string };
+
 export function answerCallStatus(
   request: WebhookRequest,
   config: WebhookConfig,
   options: WebhookOptions,
-): WebhookAnswer {
+): CallStatusAnswer {
   const verified = verifyWebhook(request, config, options, {
     ourFailure: callStatusFailure(),
     repeated: repeatedParam(),
@@ -128,7 +131,10 @@ export function answerCallStatus(
         { name: METRIC.CallsCompleted, dimensions: { Status: status } },
       ]
     : [];
+  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid.
+  const release = metrics.length > 0 ? (param(params, 'ParentCallSid') ?? param(params, 'CallSid')) : undefined;
   return {
+    ...(release ? { release } : {}),
     response: noContent(),
     log: {
       level: 'info',

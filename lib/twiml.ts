@@ -10,6 +10,8 @@ export const MESSAGES = {
   blocked: 'Calls to this number are not allowed. Good bye.',
   /** The original's "authentication failure: invalid caller credentials". */
   unauthorised: 'This call could not be authorised. Good bye.',
+  /** A per-caller limit or the service-wide breaker refused the call. */
+  limited: 'You have reached the limit of calls for now. Please try again later. Good bye.',
   /** Our failure (configuration, secret store): nothing was dialed. */
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
   // How a dial ended (dial_status).

@@ -45,6 +45,7 @@ export const SAY = {
   blocked: 'Calls to this number are not allowed. Good bye.',
   tryLater: 'We cannot place your call right now. Please try again later. Good bye.',
   unauthorised: 'This call could not be authorised. Good bye.',
+  limited: 'You have reached the limit of calls for now. Please try again later. Good bye.',
   busy: 'The person you called is busy. Please try again later. Good bye.',
   noAnswer: 'The person you called is not answering. Please try again later. Good bye.',
   notConnected: 'The call could not be connected. Please try again later. Good bye.',

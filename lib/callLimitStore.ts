@@ -1,0 +1,198 @@
+/**
+ * The call-limits store: the steps of lib/callLimits.ts applied to one DynamoDB table with
+ * single-item conditional writes (never a read followed by a write), so concurrent calls
+ * cannot both take the last unit of a limit. A refused step undoes the steps before it.
+ * The DynamoDB client is loaded on the first check only: the authorizer and call_token never
+ * load it, nor does a make_call that routes to a message.
+ */
+import {
+  type LimitedCall,
+  type LimitName,
+  type LimitOutcome,
+  type LimitSettings,
+  type LimitStep,
+  limitSteps,
+} from './callLimits.js';
+import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
+
+export interface CallLimitStore {
+  /** Applies the steps; says which limit refused the call, if one did. Throws when the store fails. */
+  take(steps: readonly LimitStep[], nowMs: number): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
+  /** Frees the concurrent-call slot `callSid` holds, if any. */
+  release(callSid: string): Promise<void>;
+}
+
+type Client = {
+  send(command: unknown): Promise<{ Item?: Record<string, { S?: string }> }>;
+};
+type Sdk = typeof import('@aws-sdk/client-dynamodb');
+
+const { partitionKey: PK, ttlAttribute: TTL } = CALL_LIMITS_TABLE_SCHEMA;
+const key = (value: string) => ({ [PK]: { S: value } });
+const isConditionFailure = (error: unknown) =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/** One per table and container; the SDK is imported on first use. */
+export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitStore {
+  let loaded: Promise<{ sdk: Sdk; client: Client }> | undefined;
+  const load = () => {
+    loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
+      sdk,
+      client: new sdk.DynamoDBClient({
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+      }) as unknown as Client,
+    }));
+    return loaded;
+  };
+
+  const count = async (step: Extract<LimitStep, { op: 'count' }>, by: 1 | -1) => {
+    const { sdk, client } = await load();
+    await client.send(
+      new sdk.UpdateItemCommand({
+        TableName: table,
+        Key: key(step.key),
+        UpdateExpression: 'ADD n :by SET #ttl = if_not_exists(#ttl, :ttl)',
+        ...(by === 1 && step.limit !== undefined
+          ? { ConditionExpression: 'attribute_not_exists(n) OR n < :limit' }
+          : {}),
+        ExpressionAttributeNames: { '#ttl': TTL },
+        ExpressionAttributeValues: {
+          ':by': { N: String(by) },
+          ':ttl': { N: String(step.expiresAt) },
+          ...(by === 1 && step.limit !== undefined ? { ':limit': { N: String(step.limit) } } : {}),
+        },
+      }),
+    );
+  };
+
+  /** The first slot that is free or whose holder has outlived the longest call; undefined when none is. */
+  const takeSlot = async (step: Extract<LimitStep, { op: 'slot' }>, nowMs: number) => {
+    const { sdk, client } = await load();
+    for (const slot of step.keys) {
+      try {
+        await client.send(
+          new sdk.PutItemCommand({
+            TableName: table,
+            Item: { ...key(slot), callSid: { S: step.callSid }, [TTL]: { N: String(step.expiresAt) } },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #ttl < :now',
+            ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
+            ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) } },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) continue;
+        throw error;
+      }
+      // Which slot a call holds, so that its completed callback (which knows only the call) frees it.
+      await client.send(
+        new sdk.PutItemCommand({
+          TableName: table,
+          Item: { ...key(`call#${step.callSid}`), slot: { S: slot }, [TTL]: { N: String(step.expiresAt) } },
+        }),
+      );
+      return slot;
+    }
+    return undefined;
+  };
+
+  const freeSlot = async (slot: string, callSid: string) => {
+    const { sdk, client } = await load();
+    try {
+      await client.send(
+        new sdk.DeleteItemCommand({
+          TableName: table,
+          Key: key(slot),
+          ConditionExpression: 'callSid = :sid',
+          ExpressionAttributeValues: { ':sid': { S: callSid } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // another call holds it now
+    }
+    await client.send(new sdk.DeleteItemCommand({ TableName: table, Key: key(`call#${callSid}`) }));
+  };
+
+  return {
+    async take(steps, nowMs) {
+      const done: { step: LimitStep; slot?: string }[] = [];
+      const undo = () =>
+        Promise.allSettled(
+          done.map(({ step, slot }) =>
+            step.op === 'count' ? count(step, -1) : slot ? freeSlot(slot, step.callSid) : Promise.resolve(),
+          ),
+        );
+      try {
+        for (const step of steps) {
+          if (step.op === 'slot') {
+            const slot = await takeSlot(step, nowMs);
+            if (!slot) {
+              await undo();
+              return { allowed: false, limit: step.name };
+            }
+            done.push({ step, slot });
+            continue;
+          }
+          try {
+            await count(step, 1);
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+            await undo();
+            return { allowed: false, limit: step.name };
+          }
+          done.push({ step });
+        }
+      } catch (error) {
+        void undo();
+        throw error;
+      }
+      return { allowed: true };
+    },
+
+    async release(callSid) {
+      const { sdk, client } = await load();
+      const found = await client.send(new sdk.GetItemCommand({ TableName: table, Key: key(`call#${callSid}`) }));
+      const slot = found.Item?.slot?.S;
+      if (slot) await freeSlot(slot, callSid);
+    },
+  };
+}
+
+const stores = new Map<string, CallLimitStore>();
+/** The store for this table, made once per container. */
+export function callLimitStoreFor(table: string): CallLimitStore {
+  let store = stores.get(table);
+  if (!store) {
+    store = dynamoCallLimitStore(table);
+    stores.set(table, store);
+  }
+  return store;
+}
+
+/** Rejects when `work` has not settled within `ms`: no request waits on the store longer. */
+export function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'Timeout' })), ms);
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** The most a make_call waits for the limits; past it the call goes ahead (or not, fail-closed). */
+export const CALL_LIMITS_TIMEOUT_MS = 500;
+
+/** What the limits say about this call, within CALL_LIMITS_TIMEOUT_MS. Never throws. */
+export async function checkCallLimits(
+  store: CallLimitStore,
+  call: LimitedCall,
+  nowMs: number,
+  settings: LimitSettings,
+  timeoutMs = CALL_LIMITS_TIMEOUT_MS,
+): Promise<LimitOutcome> {
+  try {
+    return await within(store.take(limitSteps(call, nowMs, settings), nowMs), timeoutMs);
+  } catch (error) {
+    return { unavailable: true, reason: error instanceof Error ? error.name : 'unknown error' };
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * Per-caller call limits through make_call and call_status, against dynalite (an in-memory
+ * server speaking DynamoDB's protocol, conditional writes included) under the real AWS SDK,
+ * with the clock injected. Counts are read back at the store.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as callEvents from '../../functions/callEvents.js';
+import * as makeCall from '../../functions/makeCall.js';
+import type { VendorAlert } from '../../lib/alerts.js';
+import { dynamoCallLimitStore } from '../../lib/callLimitStore.js';
+import { CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
+import { makeCallConfig } from '../../lib/callWebhook.js';
+import type { Env } from '../../lib/config.js';
+import { configLoader } from '../../lib/functionConfig.js';
+import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
+import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
+import { openGate } from '../support/gates.js';
+import { recordingLog } from '../support/recordingLog.js';
+
+const LIMITED = sayTwiml(SAY.limited);
+const NOW = Date.parse('2026-12-02T10:15:00Z');
+
+let server: ReturnType<typeof dynalite>;
+let endpoint: string;
+let tables = 0;
+const saved: Record<string, string | undefined> = {};
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
+    saved[name] = process.env[name];
+  }
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+    AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
+    AWS_REGION: 'us-east-1',
+  });
+});
+afterAll(async () => {
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const client = () => new DynamoDBClient({ endpoint, region: 'us-east-1' });
+
+/** A fresh table per test: counters of one test never reach another. */
+async function freshTable(): Promise<string> {
+  const name = `call-limits-${++tables}`;
+  await client().send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: CALL_LIMITS_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: CALL_LIMITS_TABLE_SCHEMA.partitionKey, AttributeType: 'S' }],
+    }),
+  );
+  return name;
+}
+
+async function stored(table: string, key: string) {
+  const { Item } = await client().send(
+    new GetItemCommand({ TableName: table, Key: { [CALL_LIMITS_TABLE_SCHEMA.partitionKey]: { S: key } } }),
+  );
+  return Item;
+}
+
+const caller = (id: string) => `client:${APP_SID}_uid${id}`;
+let sids = 0;
+const callSid = () => `CA${String(++sids).padStart(32, '0')}`;
+
+async function limitsService(settings: Env = {}) {
+  const table = await freshTable();
+  let time = NOW;
+  const clock = { now: () => time, advance: (ms: number) => (time += ms) };
+  const env = { ...POLICY_ENV, CALL_LIMITS_TABLE: table, ...settings };
+  const alerts: VendorAlert[] = [];
+  const metrics: string[] = [];
+  const deps = {
+    log: recordingLog(),
+    alert: async (alert: VendorAlert) => void alerts.push(alert),
+    alertGate: openGate,
+    logGate: openGate,
+    metrics: {
+      count: (name: string, dims: Record<string, string> = {}) => void metrics.push(`${name}${JSON.stringify(dims)}`),
+      seconds: () => undefined,
+    },
+    allowUnsignedRequests: false,
+  };
+  // Atomicity, not latency, is under test here: dynalite takes seconds for a thousand writes at once.
+  const store = dynamoCallLimitStore(table, 20_000);
+  const call = makeCall.createHandler({
+    ...deps,
+    config: makeCallConfig(env),
+    now: clock.now,
+    callLimitsTimeoutMs: 20_000,
+    callLimits: (name) => (name === table ? store : dynamoCallLimitStore(name)),
+  });
+  const status = callEvents.createHandler({ ...deps, config: configLoader(FUNCTION_FIELDS.callEvents, env) });
+  return {
+    table,
+    clock,
+    alerts,
+    metrics,
+    /** make_call from this user to this destination; the TwiML. */
+    async dial(user: string, to = '+14155552671', sid = callSid()) {
+      return (await call(callEvent({ params: { CallSid: sid, From: caller(user), to } }))).body;
+    },
+    /** Twilio's completed callback for the dialed leg of that call. */
+    async completed(parentSid: string) {
+      const response = await status(
+        callEvent({
+          rawPath: '/api/v1/call_status',
+          routeKey: 'POST /api/v1/call_status',
+          params: {
+            CallSid: callSid(),
+            ParentCallSid: parentSid,
+            CallStatus: 'completed',
+            CallDuration: '30',
+            To: '+14155552671',
+          },
+        }),
+      );
+      expect(response.statusCode).toBe(204);
+    },
+  };
+}
+
+const dialed = (twiml: string) => twiml.includes('<Dial');
+
+describe('per-caller limits', () => {
+  it('100 concurrent calls from one caller → exactly MAX_PHONE_CALLS_PER_HOUR dialed, and the store counts exactly that', async () => {
+    const svc = await limitsService({ MAX_PHONE_CALLS_PER_HOUR: '5', MAX_CONCURRENT_PHONE_CALLS: '10' });
+
+    const answers = await Promise.all(Array.from({ length: 100 }, () => svc.dial('42')));
+
+    expect(answers.filter(dialed)).toHaveLength(5);
+    expect(answers.filter((a) => a === LIMITED)).toHaveLength(95);
+    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '5' });
+  });
+
+  it('100 concurrent calls with the default of one call in progress → exactly one dialed', async () => {
+    const svc = await limitsService();
+
+    const answers = await Promise.all(Array.from({ length: 100 }, () => svc.dial('42')));
+
+    expect(answers.filter(dialed)).toHaveLength(1);
+    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '1' });
+  });
+
+  it('callers are independent', async () => {
+    const svc = await limitsService({ MAX_PHONE_CALLS_PER_HOUR: '2', MAX_CONCURRENT_PHONE_CALLS: '10' });
+
+    const a = await Promise.all([svc.dial('1'), svc.dial('1'), svc.dial('1')]);
+    const b = await Promise.all([svc.dial('2'), svc.dial('2'), svc.dial('2')]);
+
+    expect([a.filter(dialed).length, b.filter(dialed).length]).toEqual([2, 2]);
+  });
+
+  it('a window’s counter resets when it ends: the hour, then the day', async () => {
+    const svc = await limitsService({
+      MAX_PHONE_CALLS_PER_HOUR: '1',
+      MAX_PHONE_CALLS_PER_DAY: '2',
+      MAX_CONCURRENT_PHONE_CALLS: '10',
+    });
+
+    const first = await svc.dial('42');
+    const sameHour = await svc.dial('42');
+    svc.clock.advance(60 * 60_000);
+    const nextHour = await svc.dial('42');
+    svc.clock.advance(60 * 60_000);
+    const dayFull = await svc.dial('42');
+    svc.clock.advance(24 * 60 * 60_000);
+    const nextDay = await svc.dial('42');
+
+    expect([first, sameHour, nextHour, dayFull, nextDay].map(dialed)).toEqual([true, false, true, false, true]);
+    expect(svc.metrics).toContain('CallLimited{"Limit":"phone-hour"}');
+    expect(svc.metrics).toContain('CallLimited{"Limit":"phone-day"}');
+  });
+
+  it('the call in progress holds its slot until its completed callback releases it', async () => {
+    const svc = await limitsService();
+    const sid = callSid();
+
+    expect(dialed(await svc.dial('42', '+14155552671', sid))).toBe(true);
+    expect(await svc.dial('42')).toBe(LIMITED);
+    await svc.completed(sid);
+
+    expect(dialed(await svc.dial('42'))).toBe(true);
+    expect(svc.metrics).toContain('CallLimited{"Limit":"phone-concurrent"}');
+  });
+
+  it('without a callback the slot expires after TWILIO_CALL_TIME_LIMIT plus a margin', async () => {
+    const svc = await limitsService({ TWILIO_CALL_TIME_LIMIT: '600' });
+    await svc.dial('42');
+
+    svc.clock.advance(600_000);
+    const during = await svc.dial('42');
+    svc.clock.advance(301_000);
+    const after = await svc.dial('42');
+
+    expect([during, dialed(after)]).toEqual([LIMITED, true]);
+  });
+
+  it('the breaker: MAX_PHONE_CALLS_PER_MINUTE across all callers, then the next minute again', async () => {
+    const svc = await limitsService({ MAX_PHONE_CALLS_PER_MINUTE: '3' });
+
+    const answers = [];
+    for (let user = 1; user <= 5; user++) answers.push(await svc.dial(String(user)));
+    svc.clock.advance(60_000);
+    const nextMinute = await svc.dial('6');
+
+    expect(answers.map(dialed)).toEqual([true, true, true, false, false]);
+    expect(dialed(nextMinute)).toBe(true);
+    expect(svc.metrics).toContain('CallLimited{"Limit":"phone-minute"}');
+  });
+
+  it('app-user calls have their own hourly limit and take no phone slot', async () => {
+    const svc = await limitsService({ MAX_CLIENT_CALLS_PER_HOUR: '2' });
+
+    const answers = await Promise.all([
+      svc.dial('42', 'driver_7'),
+      svc.dial('42', 'driver_7'),
+      svc.dial('42', 'driver_7'),
+    ]);
+    const phone = await svc.dial('42');
+
+    expect(answers.filter(dialed)).toHaveLength(2);
+    expect(dialed(phone)).toBe(true);
+  });
+
+  it('support calls are counted but never refused by the per-caller limits', async () => {
+    const svc = await limitsService({ SUPPORT_NUMBER: '+18005550100', MAX_PHONE_CALLS_PER_HOUR: '1' });
+
+    await svc.dial('42');
+    const support = await Promise.all([svc.dial('42', 'support'), svc.dial('42', 'support')]);
+
+    expect(support.every(dialed)).toBe(true);
+    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '3' });
+  });
+
+  it('a limited caller is alerted once an hour per limit, however often they try', async () => {
+    const svc = await limitsService({ MAX_PHONE_CALLS_PER_HOUR: '1', MAX_CONCURRENT_PHONE_CALLS: '10' });
+
+    for (let i = 0; i < 5; i++) await svc.dial('42');
+    svc.clock.advance(10 * 60_000);
+    await svc.dial('42');
+
+    expect(svc.alerts.map((a) => a.errorMsg)).toEqual(['Caller reached a call limit']);
+  });
+
+  it('greetings and refusals touch no counter', async () => {
+    const svc = await limitsService();
+
+    await svc.dial('42', '');
+    await svc.dial('42', '911');
+
+    expect(await stored(svc.table, 'u#42#phone-hour#2026-12-02T10')).toBeUndefined();
+  });
+});
+
+describe('DynamoDB failing or slow', () => {
+  it('down: the call goes ahead within 500 ms, counted as CallLimitsUnavailable and alerted', async () => {
+    const svc = await limitsService({ CALL_LIMITS_TABLE: 'no-such-table' });
+
+    const started = performance.now();
+    const twiml = await svc.dial('42');
+
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(dialed(twiml)).toBe(true);
+    expect(svc.metrics).toContain('CallLimitsUnavailable{}');
+    expect(svc.alerts.map((a) => a.errorMsg)).toEqual(['Call limits unavailable: calls go ahead uncounted']);
+  });
+
+  it('hanging: the call goes ahead after at most 500 ms', async () => {
+    const hanging = { take: () => new Promise<never>(() => undefined), release: async () => undefined };
+    const svc = await limitsService();
+    const call = makeCall.createHandler({
+      config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: svc.table }),
+      log: recordingLog(),
+      alert: async () => undefined,
+      allowUnsignedRequests: false,
+      callLimits: () => hanging,
+    });
+
+    const started = performance.now();
+    const response = await call(callEvent({ params: { From: caller('42'), to: '+14155552671' } }));
+
+    expect(performance.now() - started).toBeLessThan(800);
+    expect(response.body).toContain('<Dial');
+  });
+
+  it('CALL_LIMITS_FAIL_CLOSED=true: refused with the limit message instead', async () => {
+    const svc = await limitsService({ CALL_LIMITS_TABLE: 'no-such-table', CALL_LIMITS_FAIL_CLOSED: 'true' });
+
+    expect(await svc.dial('42')).toBe(LIMITED);
+    expect(svc.alerts.map((a) => a.errorMsg)).toEqual([
+      'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED)',
+    ]);
+  });
+
+  it('the store itself, under the real SDK: take then release frees the slot', async () => {
+    const table = await freshTable();
+    const store = dynamoCallLimitStore(table);
+    const slot = (callSid: string) => ({
+      op: 'slot' as const,
+      keys: ['u#1#phone-active#0'],
+      callSid,
+      expiresAt: 9e9,
+      name: 'phone-concurrent' as const,
+    });
+
+    expect(await store.take([slot('CA1')], NOW)).toEqual({ allowed: true });
+    expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: false, limit: 'phone-concurrent' });
+    await store.release('CA1');
+    expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: true });
+  });
+});
