@@ -24,8 +24,11 @@ export function environmentFields(fn: FunctionName): FieldName[] {
   return fields.some((name) => FIELDS[name].secret) ? [...settings, ...SECRET_PLUMBING] : settings;
 }
 
-/** Set by the stack itself (the secret it creates or imports), never by the operator. */
-const STACK_PROVIDED: readonly FieldName[] = ['SECRET_ID'];
+/**
+ * Set by the stack itself, never by the operator: the secret it creates or imports, and the
+ * call-limits table it creates (unless CALL_LIMITS=off).
+ */
+export const STACK_PROVIDED: readonly FieldName[] = ['SECRET_ID', 'CALL_LIMITS_TABLE'];
 
 /** The function settings an operator gives at synth, in FIELDS order. */
 export const FUNCTION_SETTING_NAMES: readonly FieldName[] = (Object.keys(FIELDS) as FieldName[]).filter(
@@ -64,6 +67,12 @@ const secretReference = (value: string): SecretReference => {
   }
   if (!SECRET_NAME.test(value)) throw new Problem('must be a secret name: letters, digits and /_+=.@- only');
   return { name: value };
+};
+
+/** `on` or `off`, nothing else: a typo must not silently turn a protection off. */
+const onOff = (value: string) => {
+  if (value !== 'on' && value !== 'off') throw new Problem('must be on or off');
+  return value === 'on';
 };
 
 const email = (value: string) => {
@@ -123,6 +132,12 @@ export const STACK_KNOBS = {
   CALL_STATUS_THROTTLE_BURST: optional(integer(1, 5_000)),
   /** Retention of every log group the stack creates, in days. */
   LOG_RETENTION_DAYS: withDefault(RetentionDays.ONE_MONTH, retentionDays),
+  /**
+   * Per-caller call limits: `on` (the default) creates the DynamoDB table and gives makeCall
+   * and callEvents its name (CALL_LIMITS_TABLE) and access to it; `off`: no table, no
+   * CALL_LIMITS_TABLE, no DynamoDB permission, and makeCall dials without counting.
+   */
+  CALL_LIMITS: withDefault(true, onOff),
 } as const satisfies Record<string, Parser<unknown>>;
 
 export type StackKnob = keyof typeof STACK_KNOBS;
@@ -211,6 +226,8 @@ export interface StackSettings {
   /** Each route's own limits, at most the stage default. */
   readonly routeThrottles: Readonly<Record<RouteKey, Throttle>>;
   readonly logRetention: RetentionDays;
+  /** CALL_LIMITS: whether the stack creates the call-limits table and wires makeCall and callEvents to it. */
+  readonly callLimits: boolean;
 }
 
 /** Validates everything synth needs; throws one ConfigError naming every bad or missing setting. */
@@ -272,6 +289,7 @@ export function parseStackSettings(given: Env): StackSettings {
     throttle: { rateLimit: k.API_THROTTLE_RATE, burstLimit: k.API_THROTTLE_BURST },
     routeThrottles: routeThrottles as Record<RouteKey, Throttle>,
     logRetention: k.LOG_RETENTION_DAYS,
+    callLimits: k.CALL_LIMITS,
   };
 }
 

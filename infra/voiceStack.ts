@@ -26,7 +26,8 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -34,12 +35,15 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { CALL_LIMITS_ACTIONS, CALL_LIMITS_TABLE_SCHEMA } from '../lib/callLimitsTable.js';
+import type { FieldName } from '../lib/config.js';
 import type { FunctionName } from '../lib/functionFields.js';
 import {
   DECISIONS,
   DIAL_STATUSES,
   LEG_STATUSES,
   LEGS,
+  LIMIT_NAMES,
   METRIC,
   METRICS_NAMESPACE,
   type MetricName,
@@ -195,6 +199,20 @@ export const INIT_DURATION_QUERY = [
   'stats count(*) as coldStarts, pct(initMs, 50) as p50Ms, pct(initMs, 99) as p99Ms, max(initMs) as maxMs by @log',
 ] as const;
 
+/** The functions that read CALL_LIMITS_TABLE (lib/functionFields.ts): they alone get the table and its actions. */
+export const CALL_LIMITS_FUNCTIONS: readonly FunctionName[] = FUNCTION_NAMES.filter((name) =>
+  environmentFields(name).includes('CALL_LIMITS_TABLE'),
+);
+
+/**
+ * Why the call-limits table has no point-in-time recovery (the cdk-nag AwsSolutions-DDB3
+ * acknowledgement on the table).
+ */
+export const CALL_LIMITS_PITR_REASON =
+  'The table holds only short-lived call-limit counters and concurrent-call slots: each expires ' +
+  'within a day or two (TTL) and is rebuilt by the next calls. Restoring a point in time would bring back stale ' +
+  'counts and slots of calls long ended, refusing callers wrongly; losing the table only resets the limits.';
+
 function routePath(fn: FunctionName): string {
   const route = ROUTES.find((r) => r.function === fn);
   if (!route) throw new Error(`No route serves ${fn}`);
@@ -212,6 +230,8 @@ export class VoiceStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   readonly alarmTopic: Topic;
   readonly dashboard: Dashboard;
+  /** The call-limits table; undefined with CALL_LIMITS=off. */
+  readonly callLimitsTable?: Table;
   private readonly logGroups = {} as Record<FunctionName, LogGroup>;
 
   constructor(scope: Construct, id: string, props: VoiceStackProps) {
@@ -243,16 +263,23 @@ export class VoiceStack extends Stack {
       },
     });
     const baseUrl = settings.publicBaseUrl ?? this.api.apiEndpoint;
+    const table = settings.callLimits ? this.callLimitsTableOf() : undefined;
+    if (table) this.callLimitsTable = table;
 
+    // What the stack provides (STACK_PROVIDED in infra/settings.ts, and PUBLIC_BASE_URL's default).
+    const provided: Partial<Record<FieldName, string>> = {
+      SECRET_ID: secretId,
+      PUBLIC_BASE_URL: baseUrl,
+      ...(table ? { CALL_LIMITS_TABLE: table.tableName } : {}),
+    };
     const functions = {} as Record<FunctionName, NodejsFunction>;
     for (const name of FUNCTION_NAMES) {
       const environment: Record<string, string> = { ...SOURCE_MAP_ENV };
       for (const field of environmentFields(name)) {
-        const value =
-          field === 'SECRET_ID' ? secretId : field === 'PUBLIC_BASE_URL' ? baseUrl : settings.functionSettings[field];
+        const value = field in provided ? provided[field] : settings.functionSettings[field];
         if (value !== undefined) environment[field] = value;
       }
-      functions[name] = this.lambda(name, environment, settings);
+      functions[name] = this.lambda(name, environment, settings, table);
     }
     this.functions = functions;
 
@@ -319,6 +346,28 @@ export class VoiceStack extends Stack {
     });
   }
 
+  /**
+   * The per-caller call-limits table (lib/callLimitsTable.ts): one string partition key, no sort
+   * key, items deleted by TTL. On demand: a few writes per call, bursty, nothing to provision.
+   * AWS-owned encryption: the items are counters and call SIDs keyed by caller id, and an
+   * AWS-managed (aws/dynamodb) or customer key would add a KMS call and a key policy to every
+   * read and write on make_call's path for no one else to hold a key to. DESTROY: the counters
+   * live an hour or a day, so a table left behind by `cdk destroy` (or a replaced one) would
+   * only hold stale counts under a name nothing reads again.
+   */
+  private callLimitsTableOf(): Table {
+    const table = new Table(this, 'CallLimitsTable', {
+      partitionKey: { name: CALL_LIMITS_TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: CALL_LIMITS_TABLE_SCHEMA.ttlAttribute,
+      encryption: TableEncryption.DEFAULT,
+      deletionProtection: false,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(table).acknowledge({ id: 'AwsSolutions-DDB3', reason: CALL_LIMITS_PITR_REASON });
+    return table;
+  }
+
   /** The stack's own secret with placeholders, or the operator's existing one. */
   private secretStore(settings: StackSettings): ISecret {
     if (settings.secret?.arn) return Secret.fromSecretCompleteArn(this, 'Secrets', settings.secret.arn);
@@ -342,7 +391,12 @@ export class VoiceStack extends Stack {
     return secret;
   }
 
-  private lambda(name: FunctionName, environment: Record<string, string>, settings: StackSettings): NodejsFunction {
+  private lambda(
+    name: FunctionName,
+    environment: Record<string, string>,
+    settings: StackSettings,
+    callLimitsTable: Table | undefined,
+  ): NodejsFunction {
     const spec = FUNCTION_SPECS[name];
     const logGroup = new LogGroup(this, `${spec.id}Logs`, {
       retention: settings.logRetention,
@@ -350,13 +404,20 @@ export class VoiceStack extends Stack {
     });
     this.logGroups[name] = logGroup;
     // Our own role instead of AWSLambdaBasicExecutionRole (logs:* on every log group):
-    // write to this function's log group, read this secret, nothing else.
+    // write to this function's log group, read this secret, and for the functions that keep
+    // call limits the store's own actions on that table (exactly CALL_LIMITS_ACTIONS), nothing else.
+    const table = CALL_LIMITS_FUNCTIONS.includes(name) ? callLimitsTable : undefined;
     const role = new Role(this, `${spec.id}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `${spec.description}: its log group and the voice secret`,
+      description: `${spec.description}: its log group${table ? ', the voice secret and the call-limits table' : ' and the voice secret'}`,
     });
     logGroup.grantWrite(role);
     this.secret.grantRead(role);
+    if (table) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: [...CALL_LIMITS_ACTIONS], resources: [table.tableArn] }),
+      );
+    }
     return new NodejsFunction(this, spec.id, {
       description: spec.description,
       entry: join(PROJECT_ROOT, FUNCTION_ENTRIES[name]),
@@ -473,14 +534,21 @@ export class VoiceStack extends Stack {
       graph('Dial outcomes by status (dial_status)', dialOutcomes),
     );
     dashboard.addWidgets(
-      graph('Call duration of completed legs, seconds (call_status)', durations, { leftYAxis: { min: 0 } }),
+      graph('Call duration of completed legs, seconds (call_status)', durations, { leftYAxis: { min: 0 }, width: 6 }),
       graph(
         'Legs ended by status (call_status)',
         LEG_STATUSES.map((status) => serviceMetric(METRIC.CallsCompleted, { Status: status }, { label: status })),
+        { width: 6 },
       ),
       graph(
         'Webhooks rejected by reason',
         REJECTION_REASONS.map((reason) => serviceMetric(METRIC.WebhookRejected, { Reason: reason }, { label: reason })),
+        { width: 6 },
+      ),
+      graph(
+        'Calls refused by a call limit (make_call)',
+        LIMIT_NAMES.map((limit) => serviceMetric(METRIC.CallLimited, { Limit: limit }, { label: limit })),
+        { width: 6 },
       ),
     );
     dashboard.addWidgets(
@@ -494,6 +562,7 @@ export class VoiceStack extends Stack {
           serviceMetric(METRIC.TokenFailed, {}, { label: 'call_token: failed' }),
           serviceMetric(METRIC.WebhookFailed, {}, { label: 'webhooks: failed on our side' }),
           serviceMetric(METRIC.SecretStale, {}, { label: 'served stale secrets' }),
+          serviceMetric(METRIC.CallLimitsUnavailable, {}, { label: 'call limits unavailable' }),
         ],
       }),
       graph(

@@ -13,6 +13,32 @@ export type SignatureCheck =
   /** The configuration could not be loaded; `problem` names settings, never values. */
   | { status: 'unloadable'; problem: string };
 
+/** The values of the call limits, as make_call's configuration reads them (defaults included). */
+export interface CallLimitValues {
+  MAX_PHONE_CALLS_PER_HOUR: number;
+  MAX_PHONE_CALLS_PER_DAY: number;
+  MAX_CLIENT_CALLS_PER_HOUR: number;
+  MAX_CONCURRENT_PHONE_CALLS: number;
+  MAX_PHONE_CALLS_PER_MINUTE: number;
+  CALL_LIMITS_FAIL_CLOSED: boolean;
+}
+
+/** Whether npm start runs make_call's call limits, where their table is, and what they are. */
+export type CallLimits =
+  /** LOCAL_CALL_LIMITS=off. */
+  | { status: 'off' }
+  | {
+      status: 'on';
+      /** `in-memory dynalite`: the server npm start runs itself; else AWS_ENDPOINT_URL_DYNAMODB's. */
+      inMemory: boolean;
+      endpoint: string;
+      table: string;
+      /** Whether the server deletes expired items; dynalite does not. */
+      ttl: boolean;
+      /** The limits, or why they cannot be read (a bad setting, named but not its value). */
+      limits: CallLimitValues | { problem: string };
+    };
+
 export interface BannerInputs {
   /** `http://127.0.0.1:<port>`, the port the gateway listens on. */
   base: string;
@@ -23,6 +49,7 @@ export interface BannerInputs {
   devToken?: string;
   /** TWILIO_ML_APP_SID: the make_call example calls as one of its users. */
   appSid: string | undefined;
+  callLimits: CallLimits;
 }
 
 /** Whether the built-in development JWT_SECRET is in use: the only secret whose tokens may be printed. */
@@ -47,7 +74,56 @@ function signatureLines(check: SignatureCheck): string[] {
   }
 }
 
-export function bannerLines({ base, developmentSettings, signatureCheck, devToken, appSid }: BannerInputs): string[] {
+/** An endpoint as printed: without any user name or password in it. */
+export function shownEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = '';
+    url.password = '';
+    return url.href;
+  } catch {
+    return endpoint;
+  }
+}
+
+function callLimitLines(callLimits: CallLimits): string[] {
+  if (callLimits.status === 'off') {
+    return ['', 'Call limits: OFF (LOCAL_CALL_LIMITS=off): make_call counts no calls. Unset it to switch them on.'];
+  }
+  const where = callLimits.inMemory
+    ? `an in-memory dynalite at ${callLimits.endpoint} (emptied when npm start stops)`
+    : `AWS_ENDPOINT_URL_DYNAMODB ${shownEndpoint(callLimits.endpoint)}`;
+  const lines = ['', `Call limits: ON, counted in DynamoDB table ${callLimits.table} on ${where}.`];
+  const { limits } = callLimits;
+  if ('problem' in limits) {
+    lines.push(`  The limits could not be read: ${limits.problem}`);
+  } else {
+    const failClosed = limits.CALL_LIMITS_FAIL_CLOSED;
+    lines.push(
+      `  Per caller: ${limits.MAX_PHONE_CALLS_PER_HOUR} phone calls an hour (MAX_PHONE_CALLS_PER_HOUR), ` +
+        `${limits.MAX_PHONE_CALLS_PER_DAY} a day (MAX_PHONE_CALLS_PER_DAY), ` +
+        `${limits.MAX_CONCURRENT_PHONE_CALLS} at a time (MAX_CONCURRENT_PHONE_CALLS); ` +
+        `${limits.MAX_CLIENT_CALLS_PER_HOUR} app-to-app calls an hour (MAX_CLIENT_CALLS_PER_HOUR).`,
+      `  Service-wide: ${limits.MAX_PHONE_CALLS_PER_MINUTE} phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).`,
+      failClosed
+        ? '  When the table cannot be read in time, calls are refused: fail-closed (CALL_LIMITS_FAIL_CLOSED=true).'
+        : '  When the table cannot be read in time, calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
+    );
+  }
+  if (!callLimits.ttl) lines.push('  This server has no TTL: expired counters are not deleted.');
+  lines.push('  LOCAL_CALL_LIMITS=off switches them off.');
+  return lines;
+}
+
+export function bannerLines({
+  base,
+  developmentSettings,
+  signatureCheck,
+  devToken,
+  appSid,
+  callLimits,
+}: BannerInputs): string[] {
   // Another script parses this first line (the port, with PORT=0): keep it as it is.
   const lines = [`Voice service (local gateway) listening on ${base}`];
   for (const route of ROUTES)
@@ -57,6 +133,7 @@ export function bannerLines({ base, developmentSettings, signatureCheck, devToke
     lines.push('They are fake; set real ones in .env (see .env.example) to talk to Twilio.');
   }
   lines.push(...signatureLines(signatureCheck));
+  lines.push(...callLimitLines(callLimits));
   const callToken = `'${base}/api/v1/call_token?type=apns'`;
   if (devToken && usesDevelopmentJwtSecret(developmentSettings)) {
     lines.push('', 'A development token for user 42 (valid 1 hour):', devToken, '', 'Try:');

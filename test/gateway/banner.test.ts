@@ -6,6 +6,7 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type BannerInputs, bannerLines, type SignatureCheck } from '../../infra/local/banner.js';
+import { callLimitsStatus, type LocalDynamo } from '../../infra/local/localDynamo.js';
 import { DEVELOPMENT_SETTINGS, localEnv } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { makeCallSignatureCheck } from '../../infra/local/signatureCheck.js';
@@ -23,6 +24,7 @@ function banner(overrides: Partial<BannerInputs> = {}): string {
     signatureCheck: { status: 'checked' },
     devToken: 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjo0Mn19.development-signature',
     appSid: APP,
+    callLimits: { status: 'off' },
     ...overrides,
   };
   return bannerLines(inputs).join('\n');
@@ -35,6 +37,7 @@ describe('bannerLines: what npm start prints', () => {
       developmentSettings: [],
       signatureCheck: { status: 'checked' },
       appSid: undefined,
+      callLimits: { status: 'off' },
     });
 
     expect(first).toBe('Voice service (local gateway) listening on http://127.0.0.1:4567');
@@ -94,6 +97,90 @@ describe('bannerLines: what npm start prints', () => {
   });
 });
 
+/** What startLocalDynamo returns, without a server: callLimitsStatus reads only its fields. */
+function dynamo(overrides: Partial<LocalDynamo> = {}): LocalDynamo {
+  const endpoint = overrides.endpoint ?? 'http://127.0.0.1:45678';
+  const table = overrides.table ?? 'voice-call-limits';
+  return {
+    endpoint,
+    inMemory: true,
+    table,
+    ttl: false,
+    env: { AWS_ENDPOINT_URL_DYNAMODB: endpoint, CALL_LIMITS_TABLE: table },
+    close: async () => {},
+    ...overrides,
+  };
+}
+
+/** The call-limits lines npm start prints for these settings and this table. */
+const limitsBanner = (settings: Record<string, string>, table: LocalDynamo | undefined) =>
+  banner({ callLimits: callLimitsStatus(localEnv(settings, {}).env, table) });
+
+describe('bannerLines: the call limits', () => {
+  it('says they are on, where they are counted (the in-memory dynalite), and every default value', () => {
+    const text = limitsBanner({}, dynamo());
+
+    expect(text).toContain(
+      '\nCall limits: ON, counted in DynamoDB table voice-call-limits on an in-memory dynalite at http://127.0.0.1:45678 (emptied when npm start stops).\n',
+    );
+    expect(text).toContain(
+      '  Per caller: 10 phone calls an hour (MAX_PHONE_CALLS_PER_HOUR), 30 a day (MAX_PHONE_CALLS_PER_DAY), ' +
+        '1 at a time (MAX_CONCURRENT_PHONE_CALLS); 60 app-to-app calls an hour (MAX_CLIENT_CALLS_PER_HOUR).\n',
+    );
+    expect(text).toContain('  Service-wide: 100 phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).\n');
+    expect(text).toContain('calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false)');
+    expect(text).toContain('  This server has no TTL: expired counters are not deleted.\n');
+    expect(text).toContain('  LOCAL_CALL_LIMITS=off switches them off.');
+  });
+
+  it('shows the values the settings give, and fail-closed when CALL_LIMITS_FAIL_CLOSED=true', () => {
+    const text = limitsBanner(
+      {
+        MAX_PHONE_CALLS_PER_HOUR: '3',
+        MAX_PHONE_CALLS_PER_DAY: '7',
+        MAX_CLIENT_CALLS_PER_HOUR: '11',
+        MAX_CONCURRENT_PHONE_CALLS: '2',
+        MAX_PHONE_CALLS_PER_MINUTE: '13',
+        CALL_LIMITS_FAIL_CLOSED: 'true',
+      },
+      dynamo({ table: 'my-limits' }),
+    );
+
+    expect(text).toContain('DynamoDB table my-limits on');
+    expect(text).toMatch(/3 phone calls an hour .*, 7 a day .*, 2 at a time .*; 11 app-to-app calls an hour/);
+    expect(text).toContain('Service-wide: 13 phone calls a minute');
+    expect(text).toContain('calls are refused: fail-closed (CALL_LIMITS_FAIL_CLOSED=true)');
+    expect(text).not.toContain('fail-open');
+  });
+
+  it('names AWS_ENDPOINT_URL_DYNAMODB’s endpoint when it is not its own, without any password in the URL', () => {
+    const given = dynamo({ endpoint: 'http://someone:hunter2-password@dynamo.test:8000/', inMemory: false, ttl: true });
+
+    const text = limitsBanner({}, given);
+
+    expect(text).toContain('on AWS_ENDPOINT_URL_DYNAMODB http://dynamo.test:8000/.');
+    expect(text).not.toMatch(/hunter2|someone|in-memory/);
+    expect(text).not.toContain('no TTL');
+  });
+
+  it('says when the limits cannot be read, naming the setting and not its value', () => {
+    const text = limitsBanner({ MAX_PHONE_CALLS_PER_DAY: 'lots-and-lots' }, dynamo());
+
+    expect(text).toContain('Call limits: ON');
+    expect(text).toMatch(/ {2}The limits could not be read: .*MAX_PHONE_CALLS_PER_DAY must be a whole number/);
+    expect(text).not.toContain('lots-and-lots');
+  });
+
+  it('says they are off with LOCAL_CALL_LIMITS=off, and how to switch them on', () => {
+    const text = limitsBanner({ LOCAL_CALL_LIMITS: 'off', MAX_PHONE_CALLS_PER_HOUR: '3' }, undefined);
+
+    expect(text).toContain(
+      '\nCall limits: OFF (LOCAL_CALL_LIMITS=off): make_call counts no calls. Unset it to switch them on.',
+    );
+    expect(text).not.toMatch(/Call limits: ON|phone calls an hour|dynalite/);
+  });
+});
+
 /**
  * The banner start.ts would print for these settings, except that it is handed a token
  * signed with whatever JWT_SECRET is configured: bannerLines itself must refuse to print
@@ -103,7 +190,8 @@ async function startBanner(settings: Record<string, string>): Promise<string> {
   const { env, developmentSettings } = localEnv(settings, {});
   const signatureCheck = await makeCallSignatureCheck(env);
   const devToken = env.JWT_SECRET ? await portalToken('42', env.JWT_SECRET) : undefined;
-  return bannerLines({ base: BASE, developmentSettings, signatureCheck, devToken, appSid: APP }).join('\n');
+  const callLimits = { status: 'off' } as const;
+  return bannerLines({ base: BASE, developmentSettings, signatureCheck, devToken, appSid: APP, callLimits }).join('\n');
 }
 
 describe('makeCallSignatureCheck: what make_call’s configuration says about signatures', () => {

@@ -1,13 +1,16 @@
 /**
  * The two commands a newcomer types, run as real processes: `npm start` (the banner's
- * curl line must return a token) and `npm run --silent token -- --user 42`.
+ * curl line must return a token; the call limits on, in an in-memory dynalite or
+ * AWS_ENDPOINT_URL_DYNAMODB's server) and `npm run --silent token -- --user 42`.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCallLimitsTable, dynamoClient, startDynalite, useDynalite } from '../support/dynamoLocal.js';
 import { cleanEnv } from '../support/gatewayProcess.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
@@ -46,9 +49,25 @@ function npmStart(env: NodeJS.ProcessEnv): ChildProcess {
   return spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Resolves with the exit code and everything printed on stderr, once the process has exited. */
+function exitOf(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 async function stop(child: ChildProcess | undefined): Promise<void> {
   const pid = child?.pid;
-  if (pid === undefined || child?.exitCode !== null) return;
+  // Once it has exited (of itself, or stopped by a signal), there is nothing to stop.
+  if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child?.once('exit', resolve));
   process.kill(-pid, 'SIGTERM'); // the process group this test started: npm, tsx and node
   await exited;
@@ -146,6 +165,116 @@ describe('npm start', () => {
       expect(banner).toContain(`curl -s -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:${port}/api/v1/call_token`);
       expect(response.status).toBe(200);
     });
+  });
+});
+
+describe('npm start: the call limits', () => {
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    await stop(child);
+    child = undefined;
+  });
+  const DEFAULT_LIMITS = [
+    '  Per caller: 10 phone calls an hour (MAX_PHONE_CALLS_PER_HOUR), 30 a day (MAX_PHONE_CALLS_PER_DAY), ' +
+      '1 at a time (MAX_CONCURRENT_PHONE_CALLS); 60 app-to-app calls an hour (MAX_CLIENT_CALLS_PER_HOUR).',
+    '  Service-wide: 100 phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).',
+    '  When the table cannot be read in time, calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
+  ].join('\n');
+  const IN_MEMORY =
+    /Call limits: ON, counted in DynamoDB table voice-call-limits on an in-memory dynalite at (http:\/\/127\.0\.0\.1:\d+) \(emptied when npm start stops\)\./;
+
+  async function describeTable(endpoint: string, name: string) {
+    const client = dynamoClient(endpoint);
+    try {
+      return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('are on by default, in an in-memory dynalite holding voice-call-limits, and the banner gives their default values', async () => {
+    child = npmStart(cleanEnv({ PORT: String(await freePort()) }));
+
+    const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+    const [, endpoint] = banner.match(IN_MEMORY) ?? [];
+    const table = await describeTable(endpoint ?? '', 'voice-call-limits');
+
+    expect(endpoint).toBeDefined();
+    expect(banner).toContain(DEFAULT_LIMITS);
+    expect(banner).toContain('  LOCAL_CALL_LIMITS=off switches them off.');
+    expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('are off with LOCAL_CALL_LIMITS=off, and the banner says so', async () => {
+    child = npmStart(cleanEnv({ PORT: String(await freePort()), LOCAL_CALL_LIMITS: 'off' }));
+
+    const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+
+    expect(banner).toContain(
+      '\nCall limits: OFF (LOCAL_CALL_LIMITS=off): make_call counts no calls. Unset it to switch them on.\n',
+    );
+    expect(banner).not.toMatch(/Call limits: ON|dynalite|phone calls an hour/);
+  });
+
+  describe('with AWS_ENDPOINT_URL_DYNAMODB (a dynalite this test started)', () => {
+    const server = useDynalite();
+
+    it('creates voice-call-limits on that server, starts no dynalite of its own, and says where the limits are', async () => {
+      child = npmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: server.endpoint }));
+
+      const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+      const table = await describeTable(server.endpoint, 'voice-call-limits');
+
+      expect(banner).toContain(
+        `\nCall limits: ON, counted in DynamoDB table voice-call-limits on AWS_ENDPOINT_URL_DYNAMODB ${server.endpoint}.\n`,
+      );
+      expect(banner).toContain(DEFAULT_LIMITS);
+      expect(banner).not.toContain('in-memory');
+      expect(table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+      expect(table?.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    });
+
+    it('uses the CALL_LIMITS_TABLE already there, creating no other', async () => {
+      const fresh = await startDynalite();
+      try {
+        await createCallLimitsTable(fresh.endpoint, 'team-call-limits');
+        child = npmStart(
+          cleanEnv({
+            PORT: String(await freePort()),
+            AWS_ENDPOINT_URL_DYNAMODB: fresh.endpoint,
+            CALL_LIMITS_TABLE: 'team-call-limits',
+            MAX_PHONE_CALLS_PER_HOUR: '4',
+          }),
+        );
+
+        const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
+        const client = dynamoClient(fresh.endpoint);
+        const { TableNames } = await client.send(new ListTablesCommand({}));
+        client.destroy();
+
+        expect(banner).toContain(`DynamoDB table team-call-limits on AWS_ENDPOINT_URL_DYNAMODB ${fresh.endpoint}.`);
+        expect(banner).toContain('  Per caller: 4 phone calls an hour (MAX_PHONE_CALLS_PER_HOUR)');
+        expect(TableNames).toEqual(['team-call-limits']);
+      } finally {
+        await stop(child);
+        await fresh.close();
+      }
+    });
+  });
+
+  it('does not start when AWS_ENDPOINT_URL_DYNAMODB does not answer, and says how to start without the limits', async () => {
+    const gone = await startDynalite();
+    await gone.close();
+    child = npmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: gone.endpoint }));
+
+    const { code, stderr } = await exitOf(child, 15_000);
+
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(
+      `npm start: the call limits could not be set up (AWS_ENDPOINT_URL_DYNAMODB ${gone.endpoint}): connect ECONNREFUSED`,
+    );
+    expect(stderr).toContain('Fix that, or set LOCAL_CALL_LIMITS=off to start without them.');
   });
 });
 

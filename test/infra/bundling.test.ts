@@ -17,16 +17,18 @@ import { logicalId, removeOutdirs, synth, tempOutdir } from './stackFixture.js';
 
 /**
  * Measured with `npm run build` (esbuild 0.28, minified, everything bundled including the
- * AWS SDK): authorizer 363,145 B, callToken 439,496 B, makeCall 656,484 B, callEvents
- * 469,284 B (the webhook verifier and TwiML, no libphonenumber). Budgets leave about 10 % for
- * growth; importing the `twilio` package root (+3.7 MB of REST client) or a dependency
- * through CommonJS instead of its ES build blows them.
+ * AWS SDK): authorizer 398,333 B, callToken 439,496 B, makeCall 787,850 B and callEvents
+ * 589,245 B (both with the DynamoDB client for the call limits, behind a dynamic import that
+ * runs only when a limit is checked). Budgets leave about 10 % for growth; importing the
+ * `twilio` package root (+3.7 MB of REST client) or a dependency through CommonJS instead of
+ * its ES build blows them. (The SDK clients out of the entry chunks is the performance
+ * issue's work; these budgets then shrink.)
  */
 const BUDGET_BYTES: Record<FunctionName, number> = {
-  authorizer: 400_000,
+  authorizer: 440_000,
   callToken: 485_000,
-  makeCall: 720_000,
-  callEvents: 520_000,
+  makeCall: 870_000,
+  callEvents: 650_000,
 };
 
 let built: Record<FunctionName, BuiltFunction>;

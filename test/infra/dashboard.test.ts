@@ -41,6 +41,7 @@ import {
   POLICY_ENV,
   ROUTE_URL,
 } from '../call/harness.js';
+import { createCallLimitsTable, DUMMY_AWS, startDynalite } from '../support/dynamoLocal.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
@@ -173,6 +174,39 @@ async function emittedMetrics() {
     await makeCall.createHandler({ ...deps, config: makeCallConfig(withoutFrom), allowUnsignedRequests: false })(
       callEvent({ params: { to: '+14155552671' } }),
     );
+
+    // make_call with call limits (dynalite under the real SDK): every limit refusing, and the table missing.
+    const dynamo = await startDynalite();
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_AWS.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_AWS.credentials.secretAccessKey);
+    vi.stubEnv('AWS_REGION', DUMMY_AWS.region);
+    try {
+      const limitCases: [Env, string[]][] = [
+        [{}, ['+14155552671', '+14155552671']], // phone-concurrent
+        [{ MAX_CONCURRENT_PHONE_CALLS: '5', MAX_PHONE_CALLS_PER_HOUR: '1' }, ['+14155552671', '+14155552671']],
+        [{ MAX_CONCURRENT_PHONE_CALLS: '5', MAX_PHONE_CALLS_PER_DAY: '1' }, ['+14155552671', '+14155552671']],
+        [{ MAX_CONCURRENT_PHONE_CALLS: '5', MAX_PHONE_CALLS_PER_MINUTE: '1' }, ['+14155552671', '+14155552671']],
+        [{ MAX_CLIENT_CALLS_PER_HOUR: '1' }, ['client:alice', 'client:alice']],
+      ];
+      for (const [index, [limits, destinations]] of limitCases.entries()) {
+        const table = `dashboard-limits-${index}`;
+        await createCallLimitsTable(dynamo.endpoint, table);
+        const limited = makeCall.createHandler({
+          ...deps,
+          config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: table, ...limits }),
+          allowUnsignedRequests: false,
+        });
+        for (const to of destinations) await limited(callEvent({ params: { to } }));
+      }
+      await makeCall.createHandler({
+        ...deps,
+        config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: 'no-such-table' }),
+        allowUnsignedRequests: false,
+      })(callEvent({ params: { to: '+14155552671' } }));
+    } finally {
+      await dynamo.close();
+    }
 
     // dial_status and call_status: every status on every leg, Twilio's `To` for the leg, stale secrets.
     const events = callEvents.createHandler({

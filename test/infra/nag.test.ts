@@ -36,6 +36,7 @@ const EXPECTED = [
   { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--make_call' },
   { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--dial_status' },
   { rule: 'AwsSolutions-APIG4', path: 'VoiceService/Api/POST--api--v1--call_status' },
+  { rule: 'AwsSolutions-DDB3', path: 'VoiceService/CallLimitsTable' },
 ];
 
 describe('cdk-nag AwsSolutions', () => {
@@ -50,6 +51,7 @@ describe('cdk-nag AwsSolutions', () => {
         PUBLIC_BASE_URL: 'https://voice.example.com',
       },
     ],
+    ['call limits off', { ...SETTINGS, CALL_LIMITS: 'off' }],
   ])('finds nothing unacknowledged (%s), and synth with the plugin passes', (_, env) => {
     const { stack } = synth(env);
     expect(findings(stack)).toEqual([]);
@@ -63,6 +65,16 @@ describe('cdk-nag AwsSolutions', () => {
     for (const ack of acks) {
       for (const reason of Object.values(ack.rules)) expect(reason.length, ack.path).toBeGreaterThan(80);
     }
+  });
+
+  it('call limits off: no table, so no DDB3 acknowledgement, and the others unchanged', () => {
+    const acks = acknowledgements(synth({ ...SETTINGS, CALL_LIMITS: 'off' }).stack);
+    expect(acks.map((ack) => ({ path: ack.path, ids: Object.keys(ack.rules) }))).toEqual(
+      EXPECTED.filter(({ rule }) => rule !== 'AwsSolutions-DDB3').map(({ rule, path }) => ({
+        path,
+        ids: [`Annotation::${rule}`],
+      })),
+    );
   });
 
   it('each acknowledged rule really fires on its construct (no stale acknowledgement), and nothing else does', () => {

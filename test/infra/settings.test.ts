@@ -16,6 +16,7 @@ import {
   ROUTE_THROTTLES,
   STACK_DEFAULTS,
   STACK_KNOB_NAMES,
+  STACK_PROVIDED,
   settingValues,
 } from '../../infra/settings.js';
 import { ConfigError, FIELDS, SECRET_NAMES } from '../../lib/config.js';
@@ -34,12 +35,14 @@ const problemsOf = (values: Record<string, string | undefined>) => {
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
 
 describe('synth settings', () => {
-  it('are the non-secret fields the functions read, except SECRET_ID, which the stack sets', () => {
+  it('are the non-secret fields the functions read, except SECRET_ID and CALL_LIMITS_TABLE, which the stack sets', () => {
+    expect(STACK_PROVIDED).toEqual(['SECRET_ID', 'CALL_LIMITS_TABLE']);
     expect([...FUNCTION_SETTING_NAMES].sort()).toEqual(
       [
         'ALLOWED_DIAL_COUNTRIES',
         'ANSWER_ON_BRIDGE',
         'BLOCKED_NUMBER_TYPES',
+        'CALL_LIMITS_FAIL_CLOSED',
         'CALL_STATUS_CALLBACK',
         'DEFAULT_COUNTRY',
         'DIAL_ACTION',
@@ -48,6 +51,11 @@ describe('synth settings', () => {
         'JWT_AUDIENCE',
         'JWT_ISSUER',
         'JWT_MAX_TTL',
+        'MAX_CLIENT_CALLS_PER_HOUR',
+        'MAX_CONCURRENT_PHONE_CALLS',
+        'MAX_PHONE_CALLS_PER_DAY',
+        'MAX_PHONE_CALLS_PER_HOUR',
+        'MAX_PHONE_CALLS_PER_MINUTE',
         'PUBLIC_BASE_URL',
         'SECRETS_CACHE_TTL',
         'SECRETS_MAX_STALE',
@@ -62,7 +70,7 @@ describe('synth settings', () => {
         'TWILIO_TOKEN_TTL',
       ].sort(),
     );
-    for (const name of SECRET_NAMES) expect(FUNCTION_SETTING_NAMES).not.toContain(name);
+    for (const name of [...SECRET_NAMES, ...STACK_PROVIDED]) expect(FUNCTION_SETTING_NAMES).not.toContain(name);
     expect(environmentFields('authorizer')).toEqual([
       'JWT_ISSUER',
       'JWT_AUDIENCE',
@@ -75,6 +83,7 @@ describe('synth settings', () => {
       'TWILIO_ACCOUNT_SID',
       'TWILIO_ML_APP_SID',
       'PUBLIC_BASE_URL',
+      'CALL_LIMITS_TABLE',
       'SECRET_ID',
       'SECRETS_CACHE_TTL',
       'SECRETS_MAX_STALE',
@@ -95,6 +104,7 @@ describe('synth settings', () => {
         'POST /api/v1/call_status': { rateLimit: 50, burstLimit: 100 },
       },
       logRetention: 30,
+      callLimits: true,
     });
   });
 
@@ -132,6 +142,9 @@ describe('synth settings', () => {
       SUPPORT_NUMBER: 'VALUE10',
       LOG_RETENTION_DAYS: '45',
       STACK_NAME: '9VALUE6',
+      CALL_LIMITS: 'VALUE11',
+      MAX_PHONE_CALLS_PER_HOUR: 'VALUE12',
+      CALL_LIMITS_FAIL_CLOSED: 'VALUE13',
     };
     const problems = problemsOf(bad);
     expect(problems.map((p) => p.split(' ')[0])).toEqual([
@@ -140,6 +153,8 @@ describe('synth settings', () => {
       'DIAL_ACTION',
       'DIAL_TIMEOUT',
       'SUPPORT_NUMBER',
+      'MAX_PHONE_CALLS_PER_HOUR',
+      'CALL_LIMITS_FAIL_CLOSED',
       'PUBLIC_BASE_URL',
       'STACK_NAME',
       'SECRET_NAME',
@@ -156,8 +171,10 @@ describe('synth settings', () => {
       'CALL_STATUS_THROTTLE_RATE',
       'CALL_STATUS_THROTTLE_BURST',
       'LOG_RETENTION_DAYS',
+      'CALL_LIMITS',
     ]);
     expect(problems.join('\n')).not.toMatch(/VALUE/);
+    expect(problems).toContain('CALL_LIMITS must be on or off');
     expect(problems).toContain(
       'LOG_RETENTION_DAYS must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
     );
@@ -259,6 +276,53 @@ describe('synth settings', () => {
     expect(problemsOf({ ...SETTINGS, DIAL_TIMEOUT: '4' })).toEqual([
       'DIAL_TIMEOUT must be a whole number from 5 to 60',
     ]);
+  });
+
+  it('CALL_LIMITS: on unless given off, nothing else accepted (a typo must not turn the limits off)', () => {
+    expect(STACK_KNOB_NAMES).toContain('CALL_LIMITS');
+    expect(parseStackSettings(SETTINGS).callLimits).toBe(true);
+    expect(parseStackSettings({ ...SETTINGS, CALL_LIMITS: ' ' }).callLimits).toBe(true);
+    expect(parseStackSettings({ ...SETTINGS, CALL_LIMITS: 'on' }).callLimits).toBe(true);
+    expect(parseStackSettings({ ...SETTINGS, CALL_LIMITS: ' off ' }).callLimits).toBe(false);
+    expect(
+      parseStackSettings(settingValues(context({ CALL_LIMITS: 'off' }), { ...SETTINGS, CALL_LIMITS: 'on' })).callLimits,
+    ).toBe(false);
+    for (const typo of ['false', 'OFF', 'no', '0']) {
+      expect(problemsOf({ ...SETTINGS, CALL_LIMITS: typo }), typo).toEqual(['CALL_LIMITS must be on or off']);
+    }
+  });
+
+  it('the MAX_* limits and CALL_LIMITS_FAIL_CLOSED pass through when given, validated; absent otherwise', () => {
+    const limits = {
+      MAX_PHONE_CALLS_PER_HOUR: '5',
+      MAX_PHONE_CALLS_PER_DAY: '12',
+      MAX_CLIENT_CALLS_PER_HOUR: '40',
+      MAX_CONCURRENT_PHONE_CALLS: '2',
+      MAX_PHONE_CALLS_PER_MINUTE: '50',
+      CALL_LIMITS_FAIL_CLOSED: 'true',
+    };
+    const defaults = parseStackSettings(SETTINGS).functionSettings;
+    for (const name of Object.keys(limits)) expect(defaults, name).not.toHaveProperty(name);
+    expect(parseStackSettings({ ...SETTINGS, ...limits }).functionSettings).toMatchObject(limits);
+    // Off, they still pass through (the functions accept them and count nothing without a table).
+    expect(parseStackSettings({ ...SETTINGS, ...limits, CALL_LIMITS: 'off' }).functionSettings).toMatchObject(limits);
+    expect(problemsOf({ ...SETTINGS, MAX_CONCURRENT_PHONE_CALLS: '11', MAX_PHONE_CALLS_PER_DAY: '0' })).toEqual([
+      'MAX_PHONE_CALLS_PER_DAY must be a whole number from 1 to 100000',
+      'MAX_CONCURRENT_PHONE_CALLS must be a whole number from 1 to 10',
+    ]);
+  });
+
+  it('CALL_LIMITS_TABLE is never read from the environment or context: the stack names its own table', () => {
+    const values = settingValues(context({ CALL_LIMITS_TABLE: 'from-context' }), {
+      ...SETTINGS,
+      CALL_LIMITS_TABLE: 'from-env',
+      SECRET_ID: 'from-env',
+    });
+    expect(values).not.toHaveProperty('CALL_LIMITS_TABLE');
+    expect(values).not.toHaveProperty('SECRET_ID');
+    expect(parseStackSettings({ ...SETTINGS, CALL_LIMITS_TABLE: 'x' }).functionSettings).not.toHaveProperty(
+      'CALL_LIMITS_TABLE',
+    );
   });
 
   it('do not need any secret', () => {

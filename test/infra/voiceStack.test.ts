@@ -2,11 +2,19 @@
  * The voice stack's template, property by property (bundling skipped; see bundling.test.ts
  * for the real bundles).
  */
+import { Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../infra/routes.js';
 import { FUNCTION_NAMES } from '../../infra/settings.js';
-import { ALARM_THRESHOLDS, SECRET_PLACEHOLDER, unauthorizedRouteReason } from '../../infra/voiceStack.js';
+import {
+  ALARM_THRESHOLDS,
+  CALL_LIMITS_FUNCTIONS,
+  CALL_LIMITS_PITR_REASON,
+  SECRET_PLACEHOLDER,
+  unauthorizedRouteReason,
+} from '../../infra/voiceStack.js';
+import { CALL_LIMITS_ACTIONS, CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
 import { SECRET_NAMES } from '../../lib/config.js';
 import { FUNCTION_FIELDS, type FunctionName } from '../../lib/functionFields.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION, SIGNATURE_REJECTION } from '../../lib/metricNames.js';
@@ -18,6 +26,7 @@ type Resources = Record<string, Resource>;
 let base: Synthesized;
 let apiId: string;
 let secretId: string;
+let tableId: string;
 /** The same logical ids in every synth: the construct paths do not change. */
 const apiEndpoint = () => ({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
 const fnId = (name: FunctionName, s: Synthesized = base) => logicalId(s, s.stack.functions[name]);
@@ -38,6 +47,8 @@ beforeAll(() => {
   base = synth();
   apiId = logicalId(base, base.stack.api);
   secretId = logicalId(base, base.stack.secret);
+  if (!base.stack.callLimitsTable) throw new Error('no call-limits table by default');
+  tableId = logicalId(base, base.stack.callLimitsTable);
 }, 60_000);
 afterAll(removeOutdirs);
 
@@ -157,7 +168,7 @@ describe('functions', () => {
     expect(fnProps('callToken').Timeout).toBeLessThanOrEqual(10);
   });
 
-  it('each get only the settings they read, SECRET_ID, and source maps on', () => {
+  it('each get only the settings they read, SECRET_ID, CALL_LIMITS_TABLE where read, and source maps on', () => {
     const expected: Record<FunctionName, Record<string, unknown>> = {
       authorizer: { SECRET_ID: { Ref: secretId } },
       callToken: {
@@ -176,12 +187,14 @@ describe('functions', () => {
         DIAL_ACTION: 'true',
         ANSWER_ON_BRIDGE: 'true',
         CALL_STATUS_CALLBACK: 'true',
+        CALL_LIMITS_TABLE: { Ref: tableId },
         SECRET_ID: { Ref: secretId },
       },
       callEvents: {
         TWILIO_ACCOUNT_SID: SETTINGS.TWILIO_ACCOUNT_SID,
         TWILIO_ML_APP_SID: SETTINGS.TWILIO_ML_APP_SID,
         PUBLIC_BASE_URL: expect.anything(),
+        CALL_LIMITS_TABLE: { Ref: tableId },
         SECRET_ID: { Ref: secretId },
       },
     };
@@ -203,6 +216,12 @@ describe('functions', () => {
       EMERGENCY_NUMBERS: '911,112',
       DIAL_TIMEOUT: '20',
       SUPPORT_NUMBER: '+18005550100',
+      MAX_PHONE_CALLS_PER_HOUR: '5',
+      MAX_PHONE_CALLS_PER_DAY: '12',
+      MAX_CLIENT_CALLS_PER_HOUR: '40',
+      MAX_CONCURRENT_PHONE_CALLS: '2',
+      MAX_PHONE_CALLS_PER_MINUTE: '50',
+      CALL_LIMITS_FAIL_CLOSED: 'true',
       SECRETS_CACHE_TTL: '60',
     };
     const s = synth({ ...SETTINGS, ...optional });
@@ -328,6 +347,7 @@ describe('IAM', () => {
         (p) => JSON.stringify(p.Properties.Roles) === `[{"Ref":"${roleId}"}]`,
       );
       expect(attached, name).toHaveLength(1);
+      const callLimits = name === 'makeCall' || name === 'callEvents';
       expect(attached[0]?.Properties.PolicyDocument, name).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -341,6 +361,16 @@ describe('IAM', () => {
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
             Resource: { Ref: secretId },
           },
+          ...(callLimits
+            ? [
+                {
+                  Effect: 'Allow',
+                  // CDK sorts a statement's actions: exactly CALL_LIMITS_ACTIONS.
+                  Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+                  Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+                },
+              ]
+            : []),
         ],
       });
     }
@@ -354,6 +384,106 @@ describe('IAM', () => {
       expect(JSON.stringify(statement.Resource)).not.toMatch(/\*/);
       expect(JSON.stringify(statement.Action)).not.toMatch(/\*/);
     }
+  });
+});
+
+describe('call limits', () => {
+  const tables = (s: Synthesized = base) => resources('AWS::DynamoDB::Table', s);
+  const dynamodbStatements = (s: Synthesized) =>
+    Object.values(resources('AWS::IAM::Policy', s)).flatMap((p) =>
+      (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.filter((st) =>
+        [st.Action].flat().some((action) => action.startsWith('dynamodb:')),
+      ),
+    );
+
+  it('one table: partition key pk (string), no sort key, on demand, TTL on expiresAt, AWS-owned key, no deletion protection', () => {
+    expect(CALL_LIMITS_TABLE_SCHEMA).toEqual({ partitionKey: 'pk', ttlAttribute: 'expiresAt' });
+    expect(Object.keys(tables())).toEqual([tableId]);
+    const table = tables()[tableId] as Resource & { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+    expect(table.Properties).toEqual({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      // SSEEnabled false: DynamoDB's AWS-owned key, not aws/dynamodb or a customer key.
+      SSESpecification: { SSEEnabled: false },
+      DeletionProtectionEnabled: false,
+    });
+    // No fixed name (the stack names it, CALL_LIMITS_TABLE tells the functions), no streams, no indexes, no PITR.
+    expect(table.Properties.TableName).toBeUndefined();
+    // Short-lived counters: deleted with the stack (see CALL_LIMITS_PITR_REASON).
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.UpdateReplacePolicy).toBe('Delete');
+  });
+
+  it('only makeCall and callEvents get CALL_LIMITS_TABLE, the table’s name (Ref)', () => {
+    expect(CALL_LIMITS_FUNCTIONS).toEqual(['makeCall', 'callEvents']);
+    for (const name of ['makeCall', 'callEvents'] as const) {
+      expect(fnProps(name).Environment.Variables.CALL_LIMITS_TABLE, name).toEqual({ Ref: tableId });
+    }
+    for (const name of ['authorizer', 'callToken'] as const) {
+      expect(fnProps(name).Environment.Variables, name).not.toHaveProperty('CALL_LIMITS_TABLE');
+    }
+  });
+
+  it('IAM: makeCall and callEvents get exactly CALL_LIMITS_ACTIONS on the table’s ARN; authorizer and callToken no dynamodb action', () => {
+    const policies = resources('AWS::IAM::Policy');
+    const statementsOf = (name: FunctionName) => {
+      const roleId = (fnProps(name).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return Object.values(policies)
+        .filter((p) => JSON.stringify(p.Properties.Roles) === `[{"Ref":"${roleId}"}]`)
+        .flatMap(
+          (p) =>
+            (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+              .Statement,
+        );
+    };
+    for (const name of ['makeCall', 'callEvents'] as const) {
+      const dynamodb = statementsOf(name).filter((st) => JSON.stringify(st.Action).includes('dynamodb:'));
+      // One statement: Allow, exactly CALL_LIMITS_ACTIONS (CDK sorts them), on the table's ARN alone (no index, no *).
+      expect(dynamodb, name).toEqual([
+        { Effect: 'Allow', Action: [...CALL_LIMITS_ACTIONS].sort(), Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+      ]);
+    }
+    for (const name of ['authorizer', 'callToken'] as const) {
+      expect(JSON.stringify(statementsOf(name)), name).not.toMatch(/dynamodb/i);
+      expect(JSON.stringify(statementsOf(name)), name).not.toContain(tableId);
+    }
+    // Nowhere else in the stack: the two statements above are all.
+    expect(dynamodbStatements(base)).toHaveLength(2);
+  });
+
+  it('CALL_LIMITS=off: no table, no CALL_LIMITS_TABLE, no dynamodb action anywhere; the rest unchanged', () => {
+    const off = synth({ ...SETTINGS, CALL_LIMITS: 'off' });
+    expect(off.stack.callLimitsTable).toBeUndefined();
+    expect(tables(off)).toEqual({});
+    expect(off.text).not.toMatch(/dynamodb/i);
+    for (const name of FUNCTION_NAMES) {
+      expect(fnProps(name, off).Environment.Variables, name).not.toHaveProperty('CALL_LIMITS_TABLE');
+    }
+    expect(dynamodbStatements(off)).toEqual([]);
+    // The limits' own settings still reach makeCall (it validates them; without a table it counts nothing).
+    const offWithLimits = synth({ ...SETTINGS, CALL_LIMITS: 'off', MAX_PHONE_CALLS_PER_HOUR: '3' });
+    expect(fnProps('makeCall', offWithLimits).Environment.Variables.MAX_PHONE_CALLS_PER_HOUR).toBe('3');
+    expect(Object.keys(resources('AWS::Lambda::Function', off))).toHaveLength(FUNCTION_NAMES.length);
+    // -c CALL_LIMITS=on, or any empty value, is the default.
+    expect(Object.keys(tables(synth(SETTINGS, { context: { CALL_LIMITS: 'on' } })))).toHaveLength(1);
+  });
+
+  it('CALL_LIMITS must be on or off: anything else stops synth naming it', () => {
+    expect(() => synth({ ...SETTINGS, CALL_LIMITS: 'false' })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', problems: ['CALL_LIMITS must be on or off'] }),
+    );
+  });
+
+  it('the table carries the one cdk-nag acknowledgement for point-in-time recovery, with why', () => {
+    const table = base.stack.callLimitsTable;
+    const acks = (table?.node.metadata ?? []).filter(
+      (entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY,
+    );
+    expect(acks.map((entry) => entry.data)).toEqual([{ 'Annotation::AwsSolutions-DDB3': CALL_LIMITS_PITR_REASON }]);
+    expect(CALL_LIMITS_PITR_REASON).toMatch(/stale/);
+    expect(base.text).not.toContain('PointInTimeRecovery');
   });
 });
 

@@ -3,10 +3,8 @@
  * server speaking DynamoDB's protocol, conditional writes included) under the real AWS SDK,
  * with the clock injected. Counts are read back at the store.
  */
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as callEvents from '../../functions/callEvents.js';
 import * as makeCall from '../../functions/makeCall.js';
 import type { VendorAlert } from '../../lib/alerts.js';
@@ -17,56 +15,33 @@ import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
+import { createCallLimitsTable, DUMMY_AWS, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
+import { startLocalGateway } from '../support/localGateway.js';
 import { recordingLog } from '../support/recordingLog.js';
 
 const LIMITED = sayTwiml(SAY.limited);
 const NOW = Date.parse('2026-12-02T10:15:00Z');
 
-let server: ReturnType<typeof dynalite>;
-let endpoint: string;
+const dynamo = useDynalite();
+beforeAll(() => {
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_AWS.credentials.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_AWS.credentials.secretAccessKey);
+  vi.stubEnv('AWS_REGION', DUMMY_AWS.region);
+});
+afterAll(() => vi.unstubAllEnvs());
+
 let tables = 0;
-const saved: Record<string, string | undefined> = {};
-beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
-    saved[name] = process.env[name];
-  }
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-    AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
-    AWS_REGION: 'us-east-1',
-  });
-});
-afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await new Promise((resolve) => server.close(resolve));
-});
-
-const client = () => new DynamoDBClient({ endpoint, region: 'us-east-1' });
-
 /** A fresh table per test: counters of one test never reach another. */
 async function freshTable(): Promise<string> {
   const name = `call-limits-${++tables}`;
-  await client().send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: CALL_LIMITS_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: CALL_LIMITS_TABLE_SCHEMA.partitionKey, AttributeType: 'S' }],
-    }),
-  );
+  await createCallLimitsTable(dynamo.endpoint, name);
   return name;
 }
 
 async function stored(table: string, key: string) {
-  const { Item } = await client().send(
+  const { Item } = await dynamoClient(dynamo.endpoint).send(
     new GetItemCommand({ TableName: table, Key: { [CALL_LIMITS_TABLE_SCHEMA.partitionKey]: { S: key } } }),
   );
   return Item;
@@ -321,5 +296,37 @@ describe('DynamoDB failing or slow', () => {
     expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: false, limit: 'phone-concurrent' });
     await store.release('CA1');
     expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: true });
+  });
+});
+
+describe('on the local gateway, over real HTTP', () => {
+  it('the second phone call of a caller over MAX_PHONE_CALLS_PER_HOUR=1 hears the limit message', async () => {
+    const table = await freshTable();
+    const gateway = await startLocalGateway({
+      CALL_LIMITS_TABLE: table,
+      MAX_PHONE_CALLS_PER_HOUR: '1',
+      MAX_CONCURRENT_PHONE_CALLS: '5',
+    });
+    try {
+      const post = async () => {
+        const response = await fetch(`${gateway.baseUrl}/api/v1/make_call`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            From: `client:${gateway.env.TWILIO_ML_APP_SID}_uid42`,
+            to: '+14155552671',
+            CallSid: callSid(),
+          }),
+        });
+        return response.text();
+      };
+
+      const [first, second] = [await post(), await post()];
+
+      expect(dialed(first)).toBe(true);
+      expect(second).toBe(LIMITED);
+    } finally {
+      await gateway.close();
+    }
   });
 });

@@ -18,10 +18,13 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
+/** Local-gateway settings outside FIELDS that a developer's shell may hold. */
+const LOCAL_SETTINGS = ['PORT', 'LOCAL_CALL_LIMITS', 'AWS_ENDPOINT_URL_DYNAMODB'];
+
 /** The test's environment without any of the service's settings (a fresh machine), plus `extra`. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of [...Object.keys(FIELDS), 'PORT']) if (!(name in extra)) delete env[name];
+  for (const name of [...Object.keys(FIELDS), ...LOCAL_SETTINGS]) if (!(name in extra)) delete env[name];
   return env;
 }
 
@@ -41,7 +44,7 @@ export async function startGatewayProcess(extra: Record<string, string>, timeout
     stderr += chunk.toString('utf8');
   });
   const stop = async () => {
-    if (child.pid === undefined || child.exitCode !== null) return;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     process.kill(-child.pid, 'SIGTERM');
     await exited;

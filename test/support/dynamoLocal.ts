@@ -1,0 +1,54 @@
+/**
+ * DynamoDB for tests: an in-memory dynalite on a loopback port (the same server `npm start`
+ * runs), the call-limits table created in it exactly as `npm start` creates it, and an SDK
+ * client with dummy credentials to look inside.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  type CreatedTable,
+  createCallLimitsTable as createTable,
+  startDynalite as startServer,
+} from '../../infra/local/localDynamo.js';
+
+/** What the SDK needs to talk to dynalite, which accepts any credentials. */
+export const DUMMY_AWS = {
+  credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-access-key' },
+  region: 'us-east-1',
+} as const;
+
+export interface DynaliteServer {
+  /** `http://127.0.0.1:<port>`: for `endpoint`, or AWS_ENDPOINT_URL_DYNAMODB. */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** An in-memory dynalite on 127.0.0.1 and a free port; tables are ACTIVE at once. */
+export function startDynalite(): Promise<DynaliteServer> {
+  return startServer();
+}
+
+/** The call-limits table (`pk` (S), on demand), created at `endpoint` unless it is there. */
+export function createCallLimitsTable(endpoint: string, name: string): Promise<CreatedTable> {
+  return createTable(endpoint, name, DUMMY_AWS);
+}
+
+/** A DynamoDB client for `endpoint`; destroy() it when done. */
+export function dynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, ...DUMMY_AWS });
+}
+
+/** A dynalite for the enclosing suite: started before its tests, stopped after them. */
+export function useDynalite(): { readonly endpoint: string } {
+  let server: DynaliteServer | undefined;
+  beforeAll(async () => {
+    server = await startDynalite();
+  });
+  afterAll(() => server?.close());
+  return {
+    get endpoint() {
+      if (!server) throw new Error('useDynalite: the server starts in beforeAll');
+      return server.endpoint;
+    },
+  };
+}
