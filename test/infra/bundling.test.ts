@@ -58,6 +58,13 @@ describe('bundle budget', () => {
     expect(twilio).not.toContain('node_modules/twilio/lib/index.js');
   });
 
+  it.each(['authorizer', 'callToken'] as const)(
+    '%s bundles no DynamoDB client: only the call limits use it',
+    (name) => {
+      expect(inputsOf(name).filter((input) => input.includes('client-dynamodb'))).toEqual([]);
+    },
+  );
+
   it('callToken bundles only the AccessToken part of twilio', () => {
     const twilio = inputsOf('callToken').filter((input) => input.includes('node_modules/twilio/'));
     expect(twilio).toEqual(['node_modules/twilio/lib/jwt/AccessToken.js']);
