@@ -5,8 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
-import { type CallLimitStore, callLimitStoreFor, checkCallLimits } from '../lib/callLimitStore.js';
-import { answerWithLimits } from '../lib/callLimits.js';
+import { answerCallWithLimits, type CallLimitStore, callLimitStoreFor } from '../lib/callLimitStore.js';
 import { answerCallWebhook, MAKE_CALL_ORIGIN, makeCallConfig, tryLater } from '../lib/callWebhook.js';
 import { type Env, processEnv } from '../lib/config.js';
 import type { ConfigLoader } from '../lib/functionConfig.js';
@@ -57,17 +56,12 @@ export function createHandler(deps: MakeCallDeps) {
       const { config } = loaded;
       slackUrl = config.SLACK_WEBHOOK_URL;
       await report.secretHealth(loaded, slackUrl);
-      const routed = answerCallWebhook(request, config, options);
-      answer = routed;
-      if (routed.limits && config.CALL_LIMITS_TABLE) {
-        const store = storeFor(config.CALL_LIMITS_TABLE);
-        const outcome = await checkCallLimits(store, routed.limits, now(), config, deps.callLimitsTimeoutMs);
-        answer = answerWithLimits(routed, routed.limits, outcome, config);
-        // A limited caller's alert: once an hour per caller and limit (the breaker's: once a minute, by the route's gate).
-        if (answer.alert?.key.startsWith('limited:') && !answer.alert.key.endsWith(':phone-minute')) {
-          if (!limitAlerts(answer.alert.key).pass) answer = { ...answer, alert: undefined };
-        }
-      }
+      answer = await answerCallWithLimits(answerCallWebhook(request, config, options), config, {
+        store: storeFor,
+        nowMs: now(),
+        hourlyAlerts: limitAlerts,
+        ...(deps.callLimitsTimeoutMs === undefined ? {} : { timeoutMs: deps.callLimitsTimeoutMs }),
+      });
     } catch (error) {
       answer = answerWithoutConfig(request, error, options, tryLater());
     }

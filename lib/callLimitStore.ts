@@ -6,6 +6,7 @@
  * load it, nor does a make_call that routes to a message.
  */
 import {
+  answerWithLimits,
   type LimitedCall,
   type LimitName,
   type LimitOutcome,
@@ -14,6 +15,8 @@ import {
   limitSteps,
 } from './callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
+import type { Gate } from './rateLimits.js';
+import type { WebhookAnswer } from './twilioWebhook.js';
 
 export interface CallLimitStore {
   /** Applies the steps; says which limit refused the call, if one did. Throws when the store fails. */
@@ -195,4 +198,24 @@ export async function checkCallLimits(
   } catch (error) {
     return { unavailable: true, reason: error instanceof Error ? error.name : 'unknown error' };
   }
+}
+
+/**
+ * make_call's answer with the limits applied: `routed` as it is when it dials nothing or no
+ * table is set, else what the store says. A limited caller's alert goes out once an hour per
+ * caller and limit (`hourlyAlerts`); the breaker's is one kind, gated like any other alert.
+ */
+export async function answerCallWithLimits(
+  routed: WebhookAnswer & { limits?: LimitedCall },
+  config: LimitSettings & { CALL_LIMITS_TABLE?: string | undefined },
+  deps: { store: (table: string) => CallLimitStore; nowMs: number; timeoutMs?: number; hourlyAlerts: Gate },
+): Promise<WebhookAnswer> {
+  if (!routed.limits || !config.CALL_LIMITS_TABLE) return routed;
+  const store = deps.store(config.CALL_LIMITS_TABLE);
+  const outcome = await checkCallLimits(store, routed.limits, deps.nowMs, config, deps.timeoutMs);
+  const answer = answerWithLimits(routed, routed.limits, outcome, config);
+  const perCaller = answer.alert?.key.startsWith('limited:') && !answer.alert.key.endsWith(':phone-minute');
+  return perCaller && answer.alert && !deps.hourlyAlerts(answer.alert.key).pass
+    ? { ...answer, alert: undefined }
+    : answer;
 }

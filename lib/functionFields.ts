@@ -5,6 +5,16 @@
  */
 import type { FieldName } from './config.js';
 
+/** The per-caller limits' settings (the table aside): make_call's, and what `npm start` shows. */
+export const CALL_LIMIT_SETTINGS = [
+  'MAX_PHONE_CALLS_PER_HOUR',
+  'MAX_PHONE_CALLS_PER_DAY',
+  'MAX_CLIENT_CALLS_PER_HOUR',
+  'MAX_CONCURRENT_PHONE_CALLS',
+  'MAX_PHONE_CALLS_PER_MINUTE',
+  'CALL_LIMITS_FAIL_CLOSED',
+] as const satisfies readonly FieldName[];
+
 export const FUNCTION_FIELDS = {
   // SLACK_WEBHOOK_URL: the authorizer alerts when it serves stale secrets or cannot read them.
   authorizer: ['JWT_SECRET', 'JWT_PREVIOUS_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_MAX_TTL', 'SLACK_WEBHOOK_URL'],
@@ -35,12 +45,7 @@ export const FUNCTION_FIELDS = {
     'CALL_STATUS_CALLBACK',
     'SUPPORT_NUMBER',
     'CALL_LIMITS_TABLE',
-    'MAX_PHONE_CALLS_PER_HOUR',
-    'MAX_PHONE_CALLS_PER_DAY',
-    'MAX_CLIENT_CALLS_PER_HOUR',
-    'MAX_CONCURRENT_PHONE_CALLS',
-    'MAX_PHONE_CALLS_PER_MINUTE',
-    'CALL_LIMITS_FAIL_CLOSED',
+    ...CALL_LIMIT_SETTINGS,
     'TWILIO_AUTH_TOKEN',
     'TWILIO_SECONDARY_AUTH_TOKEN',
     'SLACK_WEBHOOK_URL',

@@ -10,6 +10,7 @@
 import type { AddressInfo } from 'node:net';
 import { CALL_LIMITS_TABLE_SCHEMA, LOCAL_CALL_LIMITS_TABLE } from '../../lib/callLimitsTable.js';
 import { ConfigError, type Env, parseFields } from '../../lib/config.js';
+import { CALL_LIMIT_SETTINGS } from '../../lib/functionFields.js';
 import type { CallLimits } from './banner.js';
 
 /** The local-gateway-only setting that switches the call limits on (the default) or off. */
@@ -238,14 +239,7 @@ export function withLocalCallLimits(env: Env, dynamo: LocalDynamo | undefined): 
   return dynamo ? { ...env, ...dynamo.env } : { ...env, CALL_LIMITS_TABLE: undefined };
 }
 
-const LIMIT_FIELDS = [
-  'MAX_PHONE_CALLS_PER_HOUR',
-  'MAX_PHONE_CALLS_PER_DAY',
-  'MAX_CLIENT_CALLS_PER_HOUR',
-  'MAX_CONCURRENT_PHONE_CALLS',
-  'MAX_PHONE_CALLS_PER_MINUTE',
-  'CALL_LIMITS_FAIL_CLOSED',
-] as const;
+const LIMIT_FIELDS = CALL_LIMIT_SETTINGS;
 
 /** What the banner says about the limits: read from the settings as make_call reads them, defaults included. */
 export function callLimitsStatus(env: Env, dynamo: LocalDynamo | undefined): CallLimits {
