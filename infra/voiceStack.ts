@@ -150,11 +150,14 @@ export const SECRET_PLACEHOLDER =
  *   mean a wrong PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker.
  * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
  *   could not be read; a rotation put in now would not be seen.
+ * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
+ *   table in time, so calls went ahead uncounted (or, fail-closed, were refused).
  */
 export const ALARM_THRESHOLDS = {
   api4xx: 100,
   signatureRejected: 5,
   secretStale: 1,
+  callLimitsUnavailable: 1,
 } as const;
 
 /** The period of every graph and alarm: five minutes. */
@@ -479,6 +482,14 @@ export class VoiceStack extends Stack {
       serviceMetric(METRIC.SecretStale),
       ALARM_THRESHOLDS.secretStale,
     );
+    if (this.callLimitsTable) {
+      alarm(
+        'CallLimitsUnavailable',
+        'make_call could not read the call-limits table in time: calls went ahead uncounted (refused when fail-closed)',
+        serviceMetric(METRIC.CallLimitsUnavailable),
+        ALARM_THRESHOLDS.callLimitsUnavailable,
+      );
+    }
     return topic;
   }
 

@@ -31,7 +31,15 @@ export async function benchEvents() {
     ...callToken,
     requestContext: { ...callToken.requestContext, authorizer: { lambda: { userId: '42' } } },
   } as APIGatewayProxyEventV2;
-  const params = { CallSid: `CA${'1'.repeat(32)}`, From: 'client:AP_uid7', to: '+14155550123', from: 'client:AP_uid7' };
+  // A call from user 7 of the (development) account and app: dialed, as most calls are.
+  const caller = `client:${BENCH_ENV.TWILIO_ML_APP_SID}_uid7`;
+  const params = {
+    CallSid: `CA${'1'.repeat(32)}`,
+    AccountSid: BENCH_ENV.TWILIO_ACCOUNT_SID as string,
+    From: caller,
+    to: '+14155550123',
+    from: caller,
+  };
   const signature = getExpectedTwilioSignature(
     BENCH_ENV.TWILIO_AUTH_TOKEN as string,
     'https://voice.example.com/api/v1/make_call',

@@ -363,7 +363,7 @@ describe('dashboard', () => {
           a.Properties as { Namespace?: string; MetricName: string; Dimensions?: { Name: string; Value: string }[] },
       )
       .filter((a) => a.Namespace === METRICS_NAMESPACE);
-    expect(alarms).toHaveLength(2);
+    expect(alarms).toHaveLength(3);
     for (const alarm of alarms) {
       const dimensions = Object.fromEntries((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value]));
       expect(stored).toContain(key({ namespace: METRICS_NAMESPACE, name: alarm.MetricName, dimensions }));

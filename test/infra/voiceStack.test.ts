@@ -638,9 +638,27 @@ describe('alarms', () => {
       .map((a) => a.Properties)
       .filter((a) => a.MetricName === metricName);
 
-  it('are twelve in all: two per function (eight), 5xx, 4xx, signature rejections, stale secrets', () => {
-    expect(FUNCTION_NAMES.length * 2 + 4).toBe(12);
-    base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 4);
+  it('are thirteen in all: two per function (eight), 5xx, 4xx, signature rejections, stale secrets, call limits unavailable', () => {
+    expect(FUNCTION_NAMES.length * 2 + 5).toBe(13);
+    base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 5);
+  });
+
+  it('watch CallLimitsUnavailable (service dimension only): Sum ≥ 1 in five minutes; none with CALL_LIMITS=off', () => {
+    expect(ALARM_THRESHOLDS.callLimitsUnavailable).toBe(1);
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.CallLimitsUnavailable,
+      Dimensions: [{ Name: 'service', Value: SERVICE_DIMENSION.service }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    const off = synth({ ...SETTINGS, CALL_LIMITS: 'off' });
+    const alarms = Object.values(off.template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties.MetricName,
+    );
+    expect(alarms).not.toContain(METRIC.CallLimitsUnavailable);
   });
 
   it('watch the API’s 4xx: ≥ 100 in five minutes, notifying the topic', () => {
