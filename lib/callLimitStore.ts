@@ -15,6 +15,7 @@ import {
   limitSteps,
 } from './callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
+import { withDeadline } from './deadline.js';
 import type { Gate } from './rateLimits.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
 
@@ -174,12 +175,7 @@ export function callLimitStoreFor(table: string): CallLimitStore {
 
 /** Rejects when `work` has not settled within `ms`: no request waits on the store longer. */
 export function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'Timeout' })), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return withDeadline(work, ms, () => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'Timeout' }));
 }
 
 /** The most a make_call waits for the limits; past it the call goes ahead (or not, fail-closed). */
@@ -214,8 +210,6 @@ export async function answerCallWithLimits(
   const store = deps.store(config.CALL_LIMITS_TABLE);
   const outcome = await checkCallLimits(store, routed.limits, deps.nowMs, config, deps.timeoutMs);
   const answer = answerWithLimits(routed, routed.limits, outcome, config);
-  const perCaller = answer.alert?.key.startsWith('limited:') && !answer.alert.key.endsWith(':phone-minute');
-  return perCaller && answer.alert && !deps.hourlyAlerts(answer.alert.key).pass
-    ? { ...answer, alert: undefined }
-    : answer;
+  const hourly = answer.alert?.hourly ? answer.alert.key : undefined;
+  return hourly && !deps.hourlyAlerts(hourly).pass ? { ...answer, alert: undefined } : answer;
 }

@@ -121,8 +121,10 @@ function limited(call: LimitedCall, limit: LimitName, attributes: Record<string,
     logCap: `limited:${limit}`,
     metrics: [{ name: METRIC.CallLimited, dimensions: { Limit: limit } }],
     alert: {
-      // Per caller and limit (the handler lets each through once an hour); the breaker is one kind.
-      key: limit === 'phone-minute' ? `limited:${limit}` : `limited:${limit}:${call.userId}`,
+      // Per caller and limit, once an hour; the breaker is one kind, once a minute like any alert.
+      ...(limit === 'phone-minute'
+        ? { key: `limited:${limit}` }
+        : { key: `limited:${limit}:${call.userId}`, hourly: true }),
       errorMsg: limit === 'phone-minute' ? 'Service-wide phone call breaker tripped' : 'Caller reached a call limit',
       meta: { userId: call.userId, limit },
     },

@@ -16,6 +16,8 @@ export interface LogLine {
 export interface AlertSpec {
   /** De-duplicates the alert: never built from request values. */
   key: string;
+  /** Once an hour per key rather than once a minute (a limited caller's alert). */
+  hourly?: true;
   errorMsg: string;
   meta: Record<string, unknown>;
 }

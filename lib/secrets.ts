@@ -4,6 +4,7 @@
  * request any waiting (`secretCache`).
  */
 import { ConfigError, type Env, SECRET_NAMES } from './config.js';
+import { withDeadline } from './deadline.js';
 
 export type SecretValues = Env;
 export type SecretSource = () => Promise<SecretValues>;
@@ -73,15 +74,6 @@ export interface SecretsManagerOptions {
 /** No request may wait more than 5 s for the store: one attempt, bounded, and retries left to `secretCache`. */
 export const STORE_DEADLINE_MS = 4000;
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SecretStoreError(`Reading the secret took longer than ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Reads the secret through the AWS SDK, loaded on first use only: it costs ~110 ms of
  * cold start, and functions that never read a secret from AWS should not pay it. One HTTP
@@ -111,7 +103,11 @@ export function secretsFromSecretsManager(secretId: string, options: SecretsMana
   return async () => {
     let secretString: string | undefined;
     try {
-      secretString = await withDeadline(read(), deadlineMs);
+      secretString = await withDeadline(
+        read(),
+        deadlineMs,
+        () => new SecretStoreError(`Reading the secret took longer than ${deadlineMs} ms`),
+      );
     } catch (error) {
       if (error instanceof SecretStoreError) throw error;
       throw new SecretStoreError(`Reading the secret named by SECRET_ID failed: ${describeStoreError(error)}`);
