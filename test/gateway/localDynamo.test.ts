@@ -4,12 +4,7 @@
  * the real AWS SDK — checked from outside with the SDK too. Each test hands in its own
  * process environment, so the test runner's is never touched.
  */
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ListTablesCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ListTablesCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   LOCAL_CALL_LIMITS,
@@ -19,22 +14,20 @@ import {
 } from '../../infra/local/localDynamo.js';
 import { CALL_LIMITS_TABLE_SCHEMA, LOCAL_CALL_LIMITS_TABLE } from '../../lib/callLimitsTable.js';
 import { ConfigError } from '../../lib/config.js';
-import { createCallLimitsTable, DUMMY_AWS, dynamoClient, startDynalite, useDynalite } from '../support/dynamoLocal.js';
+import {
+  createCallLimitsTable,
+  DUMMY_AWS,
+  describeTable,
+  dynamoClient,
+  startDynalite,
+  useDynalite,
+} from '../support/dynamoLocal.js';
 
 const TEST_AWS = {
   AWS_ACCESS_KEY_ID: DUMMY_AWS.credentials.accessKeyId,
   AWS_SECRET_ACCESS_KEY: DUMMY_AWS.credentials.secretAccessKey,
   AWS_REGION: DUMMY_AWS.region,
 };
-
-async function describeTable(endpoint: string, name: string) {
-  const client = dynamoClient(endpoint);
-  try {
-    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
-  } finally {
-    client.destroy();
-  }
-}
 
 async function tableNames(endpoint: string): Promise<string[]> {
   const client = dynamoClient(endpoint);

@@ -7,10 +7,16 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCallLimitsTable, dynamoClient, startDynalite, useDynalite } from '../support/dynamoLocal.js';
+import {
+  createCallLimitsTable,
+  describeTable,
+  dynamoClient,
+  startDynalite,
+  useDynalite,
+} from '../support/dynamoLocal.js';
 import { cleanEnv } from '../support/gatewayProcess.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
@@ -182,15 +188,6 @@ describe('npm start: the call limits', () => {
   ].join('\n');
   const IN_MEMORY =
     /Call limits: ON, counted in DynamoDB table voice-call-limits on an in-memory dynalite at (http:\/\/127\.0\.0\.1:\d+) \(emptied when npm start stops\)\./;
-
-  async function describeTable(endpoint: string, name: string) {
-    const client = dynamoClient(endpoint);
-    try {
-      return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
-    } finally {
-      client.destroy();
-    }
-  }
 
   it('are on by default, in an in-memory dynalite holding voice-call-limits, and the banner gives their default values', async () => {
     child = npmStart(cleanEnv({ PORT: String(await freePort()) }));

@@ -41,7 +41,7 @@ import {
   POLICY_ENV,
   ROUTE_URL,
 } from '../call/harness.js';
-import { createCallLimitsTable, DUMMY_AWS, startDynalite } from '../support/dynamoLocal.js';
+import { awsSdkEnvFor, createCallLimitsTable, startDynalite } from '../support/dynamoLocal.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
@@ -177,10 +177,7 @@ async function emittedMetrics() {
 
     // make_call with call limits (dynalite under the real SDK): every limit refusing, and the table missing.
     const dynamo = await startDynalite();
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_AWS.credentials.accessKeyId);
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_AWS.credentials.secretAccessKey);
-    vi.stubEnv('AWS_REGION', DUMMY_AWS.region);
+    for (const [name, value] of Object.entries(awsSdkEnvFor(dynamo.endpoint))) vi.stubEnv(name, value);
     try {
       const limitCases: [Env, string[]][] = [
         [{}, ['+14155552671', '+14155552671']], // phone-concurrent

@@ -15,7 +15,7 @@ import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
-import { createCallLimitsTable, DUMMY_AWS, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
+import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
 import { startLocalGateway } from '../support/localGateway.js';
 import { recordingLog } from '../support/recordingLog.js';
@@ -25,10 +25,7 @@ const NOW = Date.parse('2026-12-02T10:15:00Z');
 
 const dynamo = useDynalite();
 beforeAll(() => {
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', DUMMY_AWS.credentials.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', DUMMY_AWS.credentials.secretAccessKey);
-  vi.stubEnv('AWS_REGION', DUMMY_AWS.region);
+  for (const [name, value] of Object.entries(awsSdkEnvFor(dynamo.endpoint))) vi.stubEnv(name, value);
 });
 afterAll(() => vi.unstubAllEnvs());
 

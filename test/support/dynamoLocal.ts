@@ -3,7 +3,7 @@
  * runs), the call-limits table created in it exactly as `npm start` creates it, and an SDK
  * client with dummy credentials to look inside.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import {
   type CreatedTable,
@@ -31,6 +31,26 @@ export function startDynalite(): Promise<DynaliteServer> {
 /** The call-limits table (`pk` (S), on demand), created at `endpoint` unless it is there. */
 export function createCallLimitsTable(endpoint: string, name: string): Promise<CreatedTable> {
   return createTable(endpoint, name, DUMMY_AWS);
+}
+
+/** The environment that points the AWS SDK at `endpoint`, dynalite's dummy credentials with it. */
+export function awsSdkEnvFor(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_ACCESS_KEY_ID: DUMMY_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DUMMY_AWS.credentials.secretAccessKey,
+    AWS_REGION: DUMMY_AWS.region,
+  };
+}
+
+/** A table as DynamoDB describes it, read through the SDK from outside the code under test. */
+export async function describeTable(endpoint: string, name: string) {
+  const client = dynamoClient(endpoint);
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+  } finally {
+    client.destroy();
+  }
 }
 
 /** A DynamoDB client for `endpoint`; destroy() it when done. */
