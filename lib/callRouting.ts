@@ -57,12 +57,15 @@ type ParsedNumber = {
 function parseNumber(text: string, defaultCountry: string): ParsedNumber | undefined {
   try {
     const number = parsePhoneNumberWithError(text, defaultCountry as CountryCode);
+    const type = number.getType();
     return {
       e164: number.number,
       national: number.nationalNumber,
       country: number.country,
-      type: number.getType(),
-      valid: number.isValid(),
+      type,
+      // With the max metadata, isValid() is exactly getType() !== undefined, and each runs
+      // getNumberType (fresh RegExps, 9–26 µs a number): asked once.
+      valid: type !== undefined,
     };
   } catch {
     return undefined;

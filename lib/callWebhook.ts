@@ -106,7 +106,7 @@ export function answerCallWebhook(
   config: CallWebhookConfig,
   options: WebhookOptions,
 ): CallWebhookAnswer {
-  const verified = verifyWebhook(request, config, options, { ourFailure: tryLater(), repeated: notValid() });
+  const verified = verifyWebhook(request, config, options, { ourFailure: tryLater, repeated: notValid });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
   const repeated = repeatedParams(params, ROUTING_PARAMS);

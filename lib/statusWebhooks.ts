@@ -78,8 +78,8 @@ export function answerDialStatus(
   options: WebhookOptions,
 ): WebhookAnswer {
   const verified = verifyWebhook(request, config, options, {
-    ourFailure: dialStatusFailure(),
-    repeated: repeatedParam(),
+    ourFailure: dialStatusFailure,
+    repeated: repeatedParam,
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
@@ -113,8 +113,8 @@ export function answerCallStatus(
   options: WebhookOptions,
 ): CallStatusAnswer {
   const verified = verifyWebhook(request, config, options, {
-    ourFailure: callStatusFailure(),
-    repeated: repeatedParam(),
+    ourFailure: callStatusFailure,
+    repeated: repeatedParam,
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;

@@ -133,11 +133,14 @@ export function repeatedParams(params: WebhookParams, names: readonly string[]):
   return names.filter((name) => Array.isArray(params[name]));
 }
 
-/** What each route answers where a rule refuses a signed request (`repeated`) or our side fails. */
+/**
+ * What each route answers where a rule refuses a signed request (`repeated`) or our side
+ * fails: made only when needed (a TwiML answer costs a VoiceResponse render).
+ */
 export interface RouteAnswers {
-  ourFailure: HttpResponse;
+  ourFailure: () => HttpResponse;
   /** A parameter that must be single came twice: the signature covers a sorted, merged form. */
-  repeated: HttpResponse;
+  repeated: () => HttpResponse;
 }
 
 /**
@@ -183,7 +186,7 @@ export function verifyWebhook(
       log: { level: 'error' as const, message: errorMsg, attributes: { setting: 'TWILIO_AUTH_TOKEN' } },
       alert: { key: 'no-auth-token', errorMsg, meta: { setting: 'TWILIO_AUTH_TOKEN' } },
     };
-    return { verified: false, answer: failedOurs(request, failure, options, ourFailure) };
+    return { verified: false, answer: failedOurs(request, failure, options, ourFailure()) };
   }
   const body = parseWebhookBody(request);
   if ('status' in body) return { verified: false, answer: bodyRejected(body) };
@@ -196,7 +199,7 @@ export function verifyWebhook(
     }
   }
   const repeated = repeatedParams(body.params, SINGLE_ACCOUNT_PARAMS);
-  if (repeated.length > 0) return { verified: false, answer: repeatedRejected(repeated, answers.repeated) };
+  if (repeated.length > 0) return { verified: false, answer: repeatedRejected(repeated, answers.repeated()) };
   // Only a signed request says which account sent it; unchecked (locally) there is nothing to hold it to.
   const foreign = config.TWILIO_AUTH_TOKEN ? foreignAccount(body.params, config) : undefined;
   if (foreign) return { verified: false, answer: foreign };
