@@ -14,7 +14,7 @@ import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { bearerToken, checkerFor } from '../lib/portalJwt.js';
-import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { alreadyReported, createReporter, locateUnexpected, type ReportingDeps } from '../lib/reporter.js';
 import { configFailure } from '../lib/secretHealth.js';
 
 export interface AuthorizerDeps extends ReportingDeps {
@@ -38,15 +38,15 @@ export function defaultDeps(env: Env = processEnv()): AuthorizerDeps {
 
 export function createHandler(deps: AuthorizerDeps) {
   const report = createReporter(deps, ORIGIN);
-  return async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
+  return report.invocation(async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
     let loaded: Awaited<ReturnType<AuthorizerDeps['config']['read']>>;
     try {
       loaded = await deps.config.read();
     } catch (error) {
       const failure = configFailure(error);
-      report.write(failure.log, 'failure');
+      report.write(locateUnexpected(failure.log, error), 'failure');
       await report.alert(failure.alert, undefined);
-      throw new Error('Authorizer configuration unavailable');
+      throw alreadyReported(new Error('Authorizer configuration unavailable'));
     }
     const { config } = loaded;
     await report.secretHealth(loaded, config.SLACK_WEBHOOK_URL);
@@ -63,7 +63,7 @@ export function createHandler(deps: AuthorizerDeps) {
       return { isAuthorized: false };
     }
     return { isAuthorized: true, context: { userId: verdict.userId } };
-  };
+  });
 }
 
 export const handler = createHandler(defaultDeps());

@@ -12,7 +12,7 @@ import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { type HttpResponse, plainText } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
-import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
 import { CALL_EVENT_ROUTES, CALL_EVENTS_ORIGIN } from '../lib/statusWebhooks.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
@@ -39,7 +39,7 @@ export function createHandler(deps: CallEventsDeps) {
   const report = createReporter(deps, CALL_EVENTS_ORIGIN);
   const options = { allowUnsignedRequests: deps.allowUnsignedRequests };
   const storeFor = deps.callLimits ?? callLimitStoreFor;
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
+  return report.invocation(async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
     const route = CALL_EVENT_ROUTES[request.routePath as keyof typeof CALL_EVENT_ROUTES];
     if (!route) return plainText(404, 'Not Found');
@@ -61,11 +61,11 @@ export function createHandler(deps: CallEventsDeps) {
         );
       }
     } catch (error) {
-      answer = answerWithoutConfig(request, error, options, route.ourFailure());
+      answer = locateFailedAnswer(answerWithoutConfig(request, error, options, route.ourFailure()), error);
     }
     await report.perform(answer, slackUrl);
     return answer.response;
-  };
+  });
 }
 
 export const handler = createHandler(defaultDeps());

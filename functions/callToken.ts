@@ -19,7 +19,7 @@ import { describeError, powertoolsLogger } from '../lib/log.js';
 import { METRIC } from '../lib/metricNames.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { isUserId } from '../lib/portalJwt.js';
-import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { createReporter, locateUnexpected, type ReportingDeps } from '../lib/reporter.js';
 import { configFailure } from '../lib/secretHealth.js';
 import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
 
@@ -46,7 +46,7 @@ export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
 
 export function createHandler(deps: CallTokenDeps) {
   const report = createReporter(deps, ORIGIN);
-  return async (event: CallTokenEvent): Promise<HttpResponse> => {
+  return report.invocation(async (event: CallTokenEvent): Promise<HttpResponse> => {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
     const type = event.queryStringParameters?.type;
@@ -55,7 +55,8 @@ export function createHandler(deps: CallTokenDeps) {
       loaded = await deps.config.read();
     } catch (error) {
       const failure = configFailure(error);
-      report.write({ ...failure.log, attributes: { ...failure.log.attributes, userId } }, 'failure');
+      const line = locateUnexpected(failure.log, error);
+      report.write({ ...line, attributes: { ...line.attributes, userId } }, 'failure');
       report.metrics.count(METRIC.TokenFailed);
       await report.alert(failure.alert, undefined);
       return failure.kind === 'unavailable' ? serviceUnavailable() : internalError();
@@ -77,13 +78,13 @@ export function createHandler(deps: CallTokenDeps) {
       report.metrics.count(METRIC.TokenIssued, { Platform: type });
       return success(issued);
     } catch (error) {
-      const reason = describeError(error).name;
-      report.capped('failure', 'error', 'Token not issued', { userId, reason });
+      const { name: reason, location } = describeError(error);
+      report.capped('failure', 'error', 'Token not issued', { userId, reason, location });
       report.metrics.count(METRIC.TokenFailed);
       await report.alert({ key: 'token-failure', errorMsg: 'Internal error', meta: { reason } }, slackUrl);
       return internalError();
     }
-  };
+  });
 }
 
 export const handler = createHandler(defaultDeps());

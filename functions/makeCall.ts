@@ -14,7 +14,7 @@ import type { HttpResponse } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { type Gate, windowedGate } from '../lib/rateLimits.js';
-import { createReporter, type ReportingDeps } from '../lib/reporter.js';
+import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
 export interface MakeCallDeps extends ReportingDeps {
@@ -47,7 +47,7 @@ export function createHandler(deps: MakeCallDeps) {
   const storeFor = deps.callLimits ?? callLimitStoreFor;
   const limitAlerts = deps.limitAlertGate ?? windowedGate({ windowMs: 3_600_000, perKey: 1 });
   const now = deps.now ?? Date.now;
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
+  return report.invocation(async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
     let answer: WebhookAnswer;
     let slackUrl: string | undefined;
@@ -63,11 +63,11 @@ export function createHandler(deps: MakeCallDeps) {
         ...(deps.callLimitsTimeoutMs === undefined ? {} : { timeoutMs: deps.callLimitsTimeoutMs }),
       });
     } catch (error) {
-      answer = answerWithoutConfig(request, error, options, tryLater());
+      answer = locateFailedAnswer(answerWithoutConfig(request, error, options, tryLater()), error);
     }
     await report.perform(answer, slackUrl);
     return answer.response;
-  };
+  });
 }
 
 export const handler = createHandler(defaultDeps());

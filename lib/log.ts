@@ -4,6 +4,7 @@
  * non-secret attributes: no token, header or secret value is ever handed to a logger.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { errorLocation } from './errorLocation.js';
 import { SERVICE_NAME } from './metricNames.js';
 import { type Gate, windowedGate } from './rateLimits.js';
 
@@ -24,10 +25,15 @@ export function powertoolsLogger(): Log {
   };
 }
 
-/** What is safe to log of an error: its name and message, not its cause chain or payloads. */
-export function describeError(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'NonError', message: typeof error };
+/**
+ * What is safe to log of an error: its name and message, not its cause chain or payloads,
+ * and where it was thrown in the TypeScript source (lib/errorLocation.ts; `unknown` when
+ * no stack says). The location holds no message or value.
+ */
+export function describeError(error: unknown): { name: string; message: string; location: string } {
+  const location = errorLocation(error) ?? 'unknown';
+  if (error instanceof Error) return { name: error.name, message: error.message, location };
+  return { name: 'NonError', message: typeof error, location };
 }
 
 export const LOG_WINDOW_MS = 60_000;

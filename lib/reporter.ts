@@ -3,12 +3,13 @@
  * decides their number), metrics, and de-duplicated alerts. One per function container.
  */
 import { type AlertOrigin, type AlertSender, alertGate, routeAlerts } from './alerts.js';
-import { type CappedLog, cappedLog, type Log, logGate } from './log.js';
+import { ConfigError } from './config.js';
+import { type CappedLog, cappedLog, describeError, type Log, logGate } from './log.js';
 import { METRIC } from './metricNames.js';
 import { type MetricSink, noMetrics } from './metrics.js';
 import type { Gate } from './rateLimits.js';
 import { type AlertSpec, type LogLine, secretNoticeReport } from './secretHealth.js';
-import type { SecretNotice } from './secrets.js';
+import { type SecretNotice, SecretStoreError } from './secrets.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
 
 /** The dependencies a handler reports through; the gates default to the documented caps. */
@@ -35,6 +36,35 @@ export interface Reporter {
     loaded: { stale: boolean; notices: readonly SecretNotice[] },
     webhookUrl: string | undefined,
   ): Promise<void>;
+  /**
+   * The handler for one invocation: the metrics are flushed once at its end, thrown or not;
+   * an error it lets escape is logged once with its TypeScript location (the runtime would
+   * print minified positions), unless marked `alreadyReported`, and rethrown.
+   */
+  invocation<E, R>(handle: (event: E) => Promise<R>): (event: E) => Promise<R>;
+}
+
+const reported = new WeakSet<object>();
+
+/** An error the handler has logged (and alerted) itself: `invocation` rethrows it without another line. */
+export function alreadyReported<E extends Error>(error: E): E {
+  reported.add(error);
+  return error;
+}
+
+/** A bad setting or an unreadable secret store, not a bug: its message says all (lib/secretHealth.ts). */
+const isConfigFailure = (error: unknown) => error instanceof ConfigError || error instanceof SecretStoreError;
+
+/** A failure's log line, with where the error was thrown when it is unexpected (a bug, not a setting). */
+export function locateUnexpected(line: LogLine, error: unknown): LogLine {
+  if (isConfigFailure(error)) return line;
+  return { ...line, attributes: { ...line.attributes, location: describeError(error).location } };
+}
+
+/** A webhook's answer to a failure of ours (WebhookFailed) on an unexpected error, with where it was thrown. */
+export function locateFailedAnswer(answer: WebhookAnswer, error: unknown): WebhookAnswer {
+  const failed = answer.metrics.some((metric) => metric.name === METRIC.WebhookFailed);
+  return failed ? { ...answer, log: locateUnexpected(answer.log, error) } : answer;
 }
 
 export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Reporter {
@@ -73,6 +103,21 @@ export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Report
       const report = secretNoticeReport(loaded.notices);
       for (const line of report.logs) write(line);
       await alert(report.alert, webhookUrl);
+    },
+    invocation(handle) {
+      return async (event) => {
+        try {
+          return await handle(event);
+        } catch (error) {
+          if (!(typeof error === 'object' && error !== null && reported.has(error))) {
+            const { name, location } = describeError(error);
+            capped('unhandled', 'error', 'Invocation failed', { reason: name, location });
+          }
+          throw error;
+        } finally {
+          await metrics.flush();
+        }
+      };
     },
   };
 }

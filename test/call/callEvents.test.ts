@@ -41,6 +41,7 @@ function events(env: Env = ENV) {
     metrics: {
       count: (name, dimensions = {}) => void metrics.push({ name, dimensions }),
       seconds: (name, seconds, dimensions = {}) => void metrics.push({ name, dimensions, seconds }),
+      flush: () => undefined,
     },
   });
   return { handler, log, alerts, metrics };

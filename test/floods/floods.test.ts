@@ -40,6 +40,7 @@ function wired() {
   const metrics: MetricSink = {
     count: (name, dimensions) => void counted.push(`${name}${JSON.stringify(dimensions ?? {})}`),
     seconds: (name, _value, dimensions) => void counted.push(`${name}${JSON.stringify(dimensions ?? {})}`),
+    flush: () => undefined,
   };
   const env = { ...SETTINGS, ...POLICY_ENV, SLACK_WEBHOOK_URL: slack.url };
   const deps = () => ({ log, metrics, alert: slackAlertSender(log), alertGate: alertGate(now), logGate: logGate(now) });

@@ -120,6 +120,8 @@ async function emittedMetrics() {
         recorded.push({ name, dimensions: { ...dimensions } });
         real.seconds(name, value, dimensions);
       },
+      // Each handler flushes once per invocation (in a finally): the real sink writes its lines then.
+      flush: () => real.flush(),
     };
     const deps = { log: recordingLog(), alert: async () => undefined, metrics };
 
@@ -235,13 +237,17 @@ async function emittedMetrics() {
       const emf = JSON.parse(line) as Record<string, unknown> & {
         _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
       };
+      // A name counted twice in one invocation is one metric with two values: two data points.
+      const values = (name: string) => (Array.isArray(emf[name]) ? (emf[name] as unknown[]) : [emf[name]]);
       return emf._aws.CloudWatchMetrics.flatMap((directive) =>
         directive.Metrics.flatMap((metric) =>
-          directive.Dimensions.map((names) => ({
-            namespace: directive.Namespace,
-            name: metric.Name,
-            dimensions: Object.fromEntries(names.map((n) => [n, String(emf[n])])),
-          })),
+          values(metric.Name).flatMap(() =>
+            directive.Dimensions.map((names) => ({
+              namespace: directive.Namespace,
+              name: metric.Name,
+              dimensions: Object.fromEntries(names.map((n) => [n, String(emf[n])])),
+            })),
+          ),
         ),
       );
     });

@@ -63,6 +63,7 @@ async function limitsService(settings: Env = {}) {
     metrics: {
       count: (name: string, dims: Record<string, string> = {}) => void metrics.push(`${name}${JSON.stringify(dims)}`),
       seconds: () => undefined,
+      flush: () => undefined,
     },
     allowUnsignedRequests: false,
   };

@@ -89,6 +89,7 @@ function service(env: Env = ENV) {
     metrics: {
       count: (name) => void metrics.push(name),
       seconds: (name) => void metrics.push(name),
+      flush: () => undefined,
     } satisfies MetricSink,
   };
   const authorize = authorizer.createHandler({
