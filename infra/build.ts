@@ -1,53 +1,59 @@
 /**
- * `npm run build`: bundles every Lambda function with the shared esbuild options into
- * `dist/<function>/index.mjs` (+ source map), with esbuild's metafile beside it in
- * `dist/<function>/meta.json`, and prints each bundle's size. `cdk deploy` does not need
- * this (NodejsFunction bundles with the same options); it is for inspecting bundles.
+ * `npm run build`: every Lambda function exactly as the stack deploys it, in
+ * `dist/<function>/` (infra/bundling.ts), and what each holds: the bytes a cold start loads,
+ * and apart from them the chunks loaded on first use (AWS SDK clients, Slack's client).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import type { Metafile } from 'esbuild';
 import type { FunctionName } from '../lib/functionFields.js';
-import { BUNDLE_FILE, ESBUILD_OPTIONS, FUNCTION_ENTRIES } from './bundling.js';
+import { type BundleParts, bundleParts, isAwsSdkChunk, totalBytes } from './bundleParts.js';
+import { BUNDLE_FILE, bundleFunction, FUNCTION_ENTRIES, PROJECT_ROOT } from './bundling.js';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { PROJECT_ROOT };
 
 export interface BuiltFunction {
   name: FunctionName;
+  outdir: string;
+  /** The entry file, `<outdir>/index.mjs`. */
   outfile: string;
   metafile: Metafile;
-  /** Size of the JavaScript bundle (not the source map), from the metafile. */
-  bytes: number;
+  parts: BundleParts;
+  /** Bytes a cold start loads: the entry and its static imports. */
+  startupBytes: number;
+  /** Chunks loaded on first use, AWS SDK apart from the rest. */
+  awsSdkBytes: number;
+  otherOnDemandBytes: number;
 }
 
-/** Bundles one function into `<outRoot>/<name>/`. */
-export async function buildFunction(name: FunctionName, outRoot = join(PROJECT_ROOT, 'dist')): Promise<BuiltFunction> {
+export function buildFunction(name: FunctionName, outRoot = join(PROJECT_ROOT, 'dist')): BuiltFunction {
   const outdir = join(outRoot, name);
-  const outfile = join(outdir, BUNDLE_FILE);
-  const result = await build({
-    ...ESBUILD_OPTIONS,
-    // The same working directory and relative entry as NodejsFunction, so the output matches.
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: [FUNCTION_ENTRIES[name]],
-    outfile,
-    metafile: true,
-  });
-  await mkdir(outdir, { recursive: true });
-  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
-  const output = result.metafile.outputs[relative(PROJECT_ROOT, outfile)];
-  if (!output) throw new Error(`esbuild wrote no ${outfile}`);
-  return { name, outfile, metafile: result.metafile, bytes: output.bytes };
+  const metafile = bundleFunction(name, outdir);
+  const parts = bundleParts(metafile, FUNCTION_ENTRIES[name]);
+  const sdk = parts.onDemand.filter((file) => isAwsSdkChunk(metafile, file));
+  const other = parts.onDemand.filter((file) => !isAwsSdkChunk(metafile, file));
+  return {
+    name,
+    outdir,
+    outfile: join(outdir, BUNDLE_FILE),
+    metafile,
+    parts,
+    startupBytes: totalBytes(parts.startup),
+    awsSdkBytes: totalBytes(sdk),
+    otherOnDemandBytes: totalBytes(other),
+  };
 }
 
-export async function buildAll(outRoot?: string): Promise<BuiltFunction[]> {
-  const built: BuiltFunction[] = [];
-  for (const name of Object.keys(FUNCTION_ENTRIES) as FunctionName[]) built.push(await buildFunction(name, outRoot));
-  return built;
+export function buildAll(outRoot?: string): BuiltFunction[] {
+  return (Object.keys(FUNCTION_ENTRIES) as FunctionName[]).map((name) => buildFunction(name, outRoot));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const { name, outfile, bytes } of await buildAll()) {
-    console.log(`${name.padEnd(12)} ${String(bytes).padStart(9)} bytes  ${relative(PROJECT_ROOT, outfile)}`);
+  const column = (value: number | string, width = 12) => String(value).padStart(width);
+  console.log(`${'function'.padEnd(12)}${column('cold start')}${column('AWS SDK')}${column('other lazy')}  (bytes)`);
+  for (const b of buildAll()) {
+    console.log(
+      `${b.name.padEnd(12)}${column(b.startupBytes)}${column(b.awsSdkBytes)}${column(b.otherOnDemandBytes)}  ${relative(PROJECT_ROOT, b.outdir)}/`,
+    );
   }
 }

@@ -4,7 +4,6 @@
  * secret they read, alarms and a dashboard. Settings arrive validated (`parseStackSettings`);
  * nothing here reads the environment.
  */
-import { join } from 'node:path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { type CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -28,8 +27,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -52,11 +50,10 @@ import {
   SERVICE_DIMENSION,
   SIGNATURE_REJECTION,
 } from '../lib/metricNames.js';
-import { FUNCTION_ENTRIES, LAMBDA_BUNDLING, SOURCE_MAP_ENV } from './bundling.js';
+import { LAMBDA_HANDLER } from './bundling.js';
+import { functionCode } from './functionCode.js';
 import { ROUTES, type Route, type RouteKey, routeKey } from './routes.js';
 import { environmentFields, FUNCTION_NAMES, type StackSettings } from './settings.js';
-
-const PROJECT_ROOT = join(import.meta.dirname, '..');
 
 export const RUNTIME = Runtime.NODEJS_24_X;
 export const ARCHITECTURE = Architecture.ARM_64;
@@ -230,7 +227,7 @@ export interface VoiceStackProps extends StackProps {
 export class VoiceStack extends Stack {
   readonly api: HttpApi;
   readonly secret: ISecret;
-  readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
+  readonly functions: Readonly<Record<FunctionName, LambdaFunction>>;
   readonly alarmTopic: Topic;
   readonly dashboard: Dashboard;
   /** The call-limits table; undefined with CALL_LIMITS=off. */
@@ -275,9 +272,9 @@ export class VoiceStack extends Stack {
       PUBLIC_BASE_URL: baseUrl,
       ...(table ? { CALL_LIMITS_TABLE: table.tableName } : {}),
     };
-    const functions = {} as Record<FunctionName, NodejsFunction>;
+    const functions = {} as Record<FunctionName, LambdaFunction>;
     for (const name of FUNCTION_NAMES) {
-      const environment: Record<string, string> = { ...SOURCE_MAP_ENV };
+      const environment: Record<string, string> = {};
       for (const field of environmentFields(name)) {
         const value = field in provided ? provided[field] : settings.functionSettings[field];
         if (value !== undefined) environment[field] = value;
@@ -399,7 +396,7 @@ export class VoiceStack extends Stack {
     environment: Record<string, string>,
     settings: StackSettings,
     callLimitsTable: Table | undefined,
-  ): NodejsFunction {
+  ): LambdaFunction {
     const spec = FUNCTION_SPECS[name];
     const logGroup = new LogGroup(this, `${spec.id}Logs`, {
       retention: settings.logRetention,
@@ -421,12 +418,10 @@ export class VoiceStack extends Stack {
         new PolicyStatement({ effect: Effect.ALLOW, actions: [...CALL_LIMITS_ACTIONS], resources: [table.tableArn] }),
       );
     }
-    return new NodejsFunction(this, spec.id, {
+    return new LambdaFunction(this, spec.id, {
       description: spec.description,
-      entry: join(PROJECT_ROOT, FUNCTION_ENTRIES[name]),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      code: functionCode(name),
+      handler: LAMBDA_HANDLER,
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
       memorySize: MEMORY_MB,
@@ -435,7 +430,6 @@ export class VoiceStack extends Stack {
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment,
-      bundling: LAMBDA_BUNDLING,
     });
   }
 
@@ -530,7 +524,7 @@ export class VoiceStack extends Stack {
         ),
       ),
     );
-    const perFunction = (metric: (fn: NodejsFunction, label: string) => IMetric) =>
+    const perFunction = (metric: (fn: LambdaFunction, label: string) => IMetric) =>
       FUNCTION_NAMES.map((name) => metric(this.functions[name], name));
 
     dashboard.addWidgets(
