@@ -1,90 +1,91 @@
 /**
- * Cold start of each bundled function as Lambda pays it: a fresh Node process that
- * loads the bundle and handles one request. Median and p90 of repeated runs, next to a
- * bare Node process and one that only loads the `twilio` package root (what a naive
- * import costs). Each function runs with its secrets in the environment and, as on
- * Lambda, from Secrets Manager (a loopback endpoint, through the real SDK).
- * Run with `npm run bench` (which builds first).
+ * Cold starts as Lambda pays them: for each row a fresh `node` (test/bench/coldChild.mjs) that
+ * loads one bundle with one environment and answers one event; the time is from process start
+ * to the answer. Rows are run round-robin (run 1 of every row, then run 2 of every row, …) so
+ * that drift on a shared machine hits every row alike, after one discarded round that warms
+ * the file cache and checks every row answers as it should.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { SECRET_NAMES } from '../../lib/config.js';
-import { startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
-import { BENCH_ENV, benchEvents } from './benchEnv.js';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const dir = mkdtempSync(join(tmpdir(), 'voice-bench-'));
-const events = await benchEvents();
+const COLD_CHILD = join(import.meta.dirname, 'coldChild.mjs');
 
-// The driver reports the time from process start to the handler's answer.
-const driver = join(dir, 'driver.mjs');
-writeFileSync(
-  driver,
-  `const [bundle, eventFile] = process.argv.slice(2);
-const { readFileSync } = await import('node:fs');
-const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-const { handler } = await import(bundle);
-const result = await handler(event);
-const ok = result && (result.statusCode === 200 || result.isAuthorized === true);
-process.stdout.write(JSON.stringify({ ms: performance.now(), ok }));
-`,
-);
-const empty = join(dir, 'empty.cjs');
-writeFileSync(empty, 'process.stdout.write(JSON.stringify({ ms: performance.now(), ok: true }));');
-const twilioRoot = join(dir, 'twilioRoot.cjs');
-writeFileSync(
-  twilioRoot,
-  `require(${JSON.stringify(resolve('node_modules/twilio'))}); process.stdout.write(JSON.stringify({ ms: performance.now(), ok: true }));`,
-);
+export interface ColdRow {
+  id: string;
+  /** The bundle to load; null: none (a bare `node`). */
+  bundle: string | null;
+  /** The child's whole environment (nothing is inherited). */
+  env: Record<string, string>;
+  /** The event of round `n` (0 is the discarded round). */
+  event: (n: number) => unknown;
+  /** What is wrong with an answer; undefined when it is right. */
+  check: (result: unknown) => string | undefined;
+}
 
-const run = promisify(execFile);
+interface ChildAnswer {
+  ms: number;
+  result: unknown;
+}
 
-async function measure(args: string[], env: Record<string, string> = {}) {
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const { stdout } = await run(process.execPath, args, {
-      env: { ...BENCH_ENV, ...env, PATH: process.env.PATH ?? '' },
+function runOnce(row: ColdRow, eventFile: string): Promise<ChildAnswer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [COLD_CHILD, row.bundle ?? '-', eventFile], {
+      env: row.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
-    const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-    if (!out.ok) throw new Error(`run failed: ${stdout}`);
-    times.push(out.ms);
+    const streams = { stdout: '', stderr: '', report: '' };
+    child.stdout?.on('data', (chunk: Buffer) => {
+      streams.stdout += chunk;
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      streams.stderr += chunk;
+    });
+    child.stdio[3]?.on('data', (chunk: Buffer) => {
+      streams.report += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const failed = (why: string) =>
+        reject(
+          new Error(
+            `${row.id}: ${why}\n--- stdout\n${streams.stdout.slice(-2000)}\n--- stderr\n${streams.stderr.slice(-2000)}`,
+          ),
+        );
+      if (code !== 0 || streams.report === '') return failed(`exited ${code} without an answer`);
+      const answer = JSON.parse(streams.report) as ChildAnswer;
+      const wrong = row.check(answer.result);
+      if (wrong) return failed(`wrong answer: ${wrong}: ${JSON.stringify(answer.result).slice(0, 500)}`);
+      resolve(answer);
+    });
+  });
+}
+
+/** Milliseconds from process start to answer, `runs` per row, in row order. */
+export async function measureColdStarts(
+  rows: readonly ColdRow[],
+  runs: number,
+  tempDir: string,
+  progress: (round: number) => void = () => undefined,
+): Promise<Map<string, number[]>> {
+  const times = new Map(rows.map((row) => [row.id, [] as number[]]));
+  for (let round = 0; round <= runs; round++) {
+    progress(round);
+    for (const [index, row] of rows.entries()) {
+      const eventFile = join(tempDir, `cold-${index}.json`);
+      writeFileSync(eventFile, JSON.stringify(row.event(round)));
+      const { ms } = await runOnce(row, eventFile);
+      if (round > 0) times.get(row.id)?.push(ms);
+    }
   }
-  times.sort((a, b) => a - b);
-  return {
-    median: times[Math.floor(times.length / 2)] ?? Number.NaN,
-    p90: times[Math.floor(times.length * 0.9)] ?? Number.NaN,
-  };
+  return times;
 }
 
-const rows: [string, { median: number; p90: number }][] = [];
-// On Lambda the secrets come from Secrets Manager: the same runs with SECRET_ID, against a
-// loopback endpoint, include loading the AWS SDK and one GetSecretValue.
-const { SECRET_ID: _unused, ...secrets } = Object.fromEntries(SECRET_NAMES.map((name) => [name, BENCH_ENV[name]]));
-const endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(secrets) });
-const withSecretsManager = {
-  SECRET_ID: 'voice/bench',
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
-  AWS_ACCESS_KEY_ID: 'AKIDBENCH',
-  AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',
-  AWS_REGION: 'us-east-1',
-  ...Object.fromEntries(SECRET_NAMES.map((name) => [name, ''])),
-};
-for (const name of ['authorizer', 'callToken', 'makeCall'] as const) {
-  const bundle = resolve('dist', name, 'index.mjs');
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
-  const eventFile = join(dir, `${name}.json`);
-  writeFileSync(eventFile, JSON.stringify(events[name]));
-  rows.push([`${name}, secrets from env`, await measure([driver, bundle, eventFile])]);
-  rows.push([`${name}, Secrets Manager`, await measure([driver, bundle, eventFile], withSecretsManager)]);
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
-await endpoint.close();
-rows.push(['node, nothing loaded', await measure([empty])]);
-rows.push(['require("twilio") only', await measure([twilioRoot])]);
-
-const ms = (value: number) => `${value.toFixed(1).padStart(8)} ms`;
-console.log(`Cold start: process start → first answer (${RUNS} fresh processes each, node ${process.version})`);
-console.log(`${'function'.padEnd(32)} ${'median'.padStart(11)} ${'p90'.padStart(11)}`);
-for (const [label, { median, p90 }] of rows) console.log(`${label.padEnd(32)} ${ms(median)} ${ms(p90)}`);

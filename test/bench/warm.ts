@@ -1,46 +1,93 @@
 /**
- * Warm per-request cost of each handler, in process: what a busy container spends on
- * one request once everything is loaded and the secrets are cached.
+ * Warm requests: one child per handler (test/bench/warmChild.mjs) running the deployed bundle
+ * with the deployed environment, its stdout (one Powertools line per request, and the metrics)
+ * to /dev/null, its results to a file. Each handler is timed next to its floor, in the same
+ * process, in alternating blocks:
+ * - authorizer: raw HMAC-SHA256 verification of the same bearer token (node:crypto,
+ *   timingSafeEqual);
+ * - callToken: raw HMAC-SHA256 signing (base64url) of the same JWT header and payload it issues;
+ * - makeCall: twilio's VoiceResponse alone rendering the same TwiML (same <Dial> attributes and
+ *   number);
+ * - callEvents (for information): raw HMAC-SHA1 check of the same X-Twilio-Signature.
  */
-import * as authorizer from '../../functions/authorizer.js';
-import * as callToken from '../../functions/callToken.js';
-import * as makeCall from '../../functions/makeCall.js';
-import { noMetrics } from '../../lib/metrics.js';
-import { BENCH_ENV, benchEvents } from './benchEnv.js';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 5000);
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const events = await benchEvents();
+const WARM_CHILD = join(import.meta.dirname, 'warmChild.mjs');
 
-const cases = {
-  authorizer: [authorizer.createHandler({ ...authorizer.defaultDeps(BENCH_ENV), log: quiet }), events.authorizer],
-  callToken: [
-    callToken.createHandler({ ...callToken.defaultDeps(BENCH_ENV), log: quiet, metrics: noMetrics }),
-    events.callToken,
-  ],
-  makeCall: [
-    makeCall.createHandler({ ...makeCall.defaultDeps(BENCH_ENV), log: quiet, metrics: noMetrics }),
-    events.makeCall,
-  ],
-} as const;
+export type Floor =
+  | { kind: 'jwtSign'; secret: string }
+  | { kind: 'jwtVerify'; secret: string; token: string }
+  | { kind: 'voiceResponse' }
+  | { kind: 'twilioSignature'; authToken: string; url: string };
 
-console.log(`Warm requests, in process (${ITERATIONS} each after warm-up, node ${process.version})`);
-console.log(`${'handler'.padEnd(12)} ${'p50'.padStart(10)} ${'p99'.padStart(10)} ${'mean'.padStart(10)}`);
-for (const [name, [handler, event]] of Object.entries(cases)) {
-  // biome-ignore lint/suspicious/noExplicitAny: each handler takes its own event type.
-  const run = handler as (e: any) => Promise<any>;
-  for (let i = 0; i < 200; i++) await run(event);
-  const times = new Float64Array(ITERATIONS);
-  for (let i = 0; i < ITERATIONS; i++) {
-    const start = process.hrtime.bigint();
-    const result = await run(event);
-    times[i] = Number(process.hrtime.bigint() - start) / 1000;
-    if (!(result.statusCode === 200 || result.isAuthorized === true)) throw new Error(`${name} failed`);
-  }
-  times.sort();
-  const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  const at = (q: number) => times[Math.floor(times.length * q)] ?? Number.NaN;
-  console.log(
-    `${name.padEnd(12)} ${`${at(0.5).toFixed(0)} µs`.padStart(10)} ${`${at(0.99).toFixed(0)} µs`.padStart(10)} ${`${mean.toFixed(0)} µs`.padStart(10)}`,
+export interface WarmCase {
+  id: string;
+  bundle: string;
+  env: Record<string, string>;
+  /** Invocation i gets events[i % length]: one event, or one per invocation (warm-up included). */
+  events: readonly unknown[];
+  warmup: number;
+  iterations: number;
+  floor?: Floor;
+  /** What is wrong with the handler's first answer; undefined when it is right. */
+  check: (result: unknown) => string | undefined;
+}
+
+export interface Stats {
+  n: number;
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+export interface WarmResult {
+  handler: Stats;
+  floor?: Stats;
+  /** The floor reproduces the handler's answer (token, TwiML, verdict) exactly. */
+  floorMatches?: boolean;
+}
+
+export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
+  const base = join(tempDir, `warm-${c.id.replace(/\W+/g, '-')}`);
+  const eventsFile = `${base}-events.json`;
+  const configFile = `${base}-config.json`;
+  const outFile = `${base}-out.json`;
+  writeFileSync(eventsFile, JSON.stringify(c.events));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      bundle: c.bundle,
+      eventsFile,
+      warmup: c.warmup,
+      iterations: c.iterations,
+      floor: c.floor ?? null,
+      outFile,
+    }),
   );
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WARM_CHILD, configFile], {
+      env: c.env,
+      // Node resolves the floor's twilio from the project's node_modules (next to warmChild.mjs).
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${c.id}: warm child exited ${code}\n${stderr.slice(-3000)}`));
+      const out = JSON.parse(readFileSync(outFile, 'utf8')) as WarmResult & { first: unknown; failures: number };
+      const wrong = c.check(out.first);
+      if (wrong)
+        return reject(new Error(`${c.id}: wrong answer: ${wrong}: ${JSON.stringify(out.first).slice(0, 500)}`));
+      if (out.failures > 0) return reject(new Error(`${c.id}: ${out.failures} invocations answered differently`));
+      const result: WarmResult = { handler: out.handler };
+      if (out.floor) result.floor = out.floor;
+      if (out.floorMatches !== undefined) result.floorMatches = out.floorMatches;
+      resolve(result);
+    });
+  });
 }

@@ -1,0 +1,31 @@
+/**
+ * One cold start, in a fresh `node` (plain JavaScript: no loader may sit between Node and the
+ * bundle). Loads the bundle (ES module or CommonJS), hands its `handler` one event, and writes
+ * the time since the process started (performance.now()) and the answer to fd 3, so that
+ * whatever the function logs on stdout stays apart. `-` as the bundle: load nothing (bare node).
+ *
+ *   node coldChild.mjs <bundle|-> <event.json>
+ */
+import { readFileSync, writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const [bundle, eventFile] = process.argv.slice(2);
+const event = JSON.parse(readFileSync(eventFile, 'utf8'));
+let result = null;
+if (bundle !== '-') {
+  const loaded = await import(pathToFileURL(bundle).href);
+  const handler = loaded.handler ?? loaded.default?.handler;
+  // The context Lambda's runtime passes; our handlers take the event alone.
+  const context = {
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: '00000000-0000-4000-8000-000000000001',
+    getRemainingTimeInMillis: () => 5000,
+  };
+  result = await handler(event, context);
+}
+const ms = performance.now();
+writeSync(3, JSON.stringify({ ms, result }));
+// Do not wait for the SDK's keep-alive sockets: the answer is what a cold start costs.
+process.exit(0);

@@ -1,0 +1,63 @@
+/**
+ * The bundles the functions are compared with, built into the bench's temporary directory:
+ * - naive/*: what Twilio's quickstart servers would deploy (the `twilio` package root), with
+ *   esbuild's basics (bundle, minify, platform node) and our output format: an ES module for
+ *   Node 20 with the same `require` banner. Not esbuild's CommonJS default: on Node 20 the same
+ *   3.75 MB loads ≈ 3 × slower as CommonJS (≈ 340 vs 120 ms here), which would flatter every
+ *   ratio against it; the comparison is about what is bundled, not the module format;
+ * - sdkAlone/*: an AWS SDK client and its one call, with exactly our build options
+ *   (infra/bundling.ts), so that its cold start is what that call can cost at the least.
+ */
+import { join } from 'node:path';
+import { buildSync, type Metafile } from 'esbuild';
+import { BUNDLE_FILE, ESBUILD_OPTIONS, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/bundling.js';
+
+export interface ExtraBundle {
+  /** The file the cold-start child loads. */
+  file: string;
+  /** Every code file written (source maps not counted). */
+  bytes: number;
+}
+
+const codeBytes = (metafile: Metafile) =>
+  Object.entries(metafile.outputs)
+    .filter(([path]) => !path.endsWith('.map'))
+    .reduce((sum, [, output]) => sum + output.bytes, 0);
+
+export type NaiveFunction = 'authorizer' | 'callToken' | 'makeCall';
+
+export function buildNaive(name: NaiveFunction, outRoot: string): ExtraBundle {
+  const file = join(outRoot, 'naive', name, BUNDLE_FILE);
+  const { metafile } = buildSync({
+    entryPoints: [`test/bench/naive/${name}.ts`],
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: ESM_REQUIRE_BANNER },
+    outfile: file,
+    metafile: true,
+    logLevel: 'error',
+  });
+  // The point of the naive build: the package root, REST client and all.
+  if (!Object.keys(metafile.inputs).some((input) => input.includes('node_modules/twilio/lib/rest/'))) {
+    throw new Error(`the naive ${name} bundle does not hold twilio's REST client: it is not the package root`);
+  }
+  return { file, bytes: codeBytes(metafile) };
+}
+
+export type SdkAlone = 'secretsManager' | 'dynamoDb';
+
+export function buildSdkAlone(name: SdkAlone, outRoot: string): ExtraBundle {
+  const outdir = join(outRoot, 'sdkAlone', name);
+  const { metafile } = buildSync({
+    ...ESBUILD_OPTIONS,
+    entryPoints: [`test/bench/sdkAlone/${name}.ts`],
+    absWorkingDir: PROJECT_ROOT,
+    outdir,
+    metafile: true,
+  });
+  return { file: join(outdir, BUNDLE_FILE), bytes: codeBytes(metafile) };
+}
