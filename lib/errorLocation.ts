@@ -10,10 +10,31 @@
  * the stack (which holds the message) is skipped, and a frame is only `path:line:column`.
  * Never throws: whatever cannot be read or mapped leaves the frame as it was.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
-import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+/**
+ * Node's built-ins, required when an error is first located instead of imported: an ES-module
+ * import of a built-in makes its whole namespace at load (node:fs's pulls in its streams and
+ * promises API), ≈ 1 ms of every cold start for a path that runs on errors only.
+ */
+const nodeRequire = createRequire(import.meta.url);
+let loadedBuiltins:
+  | {
+      fs: typeof import('node:fs');
+      module: typeof import('node:module');
+      path: typeof import('node:path');
+      url: typeof import('node:url');
+    }
+  | undefined;
+const builtins = () => {
+  loadedBuiltins ??= {
+    fs: nodeRequire('node:fs'),
+    module: nodeRequire('node:module'),
+    path: nodeRequire('node:path'),
+    url: nodeRequire('node:url'),
+  };
+  return loadedBuiltins;
+};
 
 interface Frame {
   path: string;
@@ -28,15 +49,16 @@ const FRAME = /^\s*at (?:async )?(?:[^(]*? \()?(.+?):(\d+):(\d+)\)?$/;
 const OWN = /^(functions|lib)\//;
 
 /** Parsed source maps by bundle file; `null`: none beside it, or it could not be read. */
-const maps = new Map<string, SourceMap | null>();
+const maps = new Map<string, import('node:module').SourceMap | null>();
 
-function mapFor(file: string): SourceMap | null {
+function mapFor(file: string): import('node:module').SourceMap | null {
+  const { fs, module } = builtins();
   let map = maps.get(file);
   if (map !== undefined) return map;
   map = null;
   try {
     const mapFile = `${file}.map`;
-    if (existsSync(mapFile)) map = new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')));
+    if (fs.existsSync(mapFile)) map = new module.SourceMap(JSON.parse(fs.readFileSync(mapFile, 'utf8')));
   } catch {
     map = null;
   }
@@ -50,6 +72,7 @@ function mapFor(file: string): SourceMap | null {
  * otherwise from its `node_modules/`, or from its last `functions/` or `lib/` directory.
  */
 function projectPath(path: string): string {
+  const { relative, isAbsolute, sep } = builtins().path;
   const fromCwd = relative(process.cwd(), path);
   if (fromCwd && !fromCwd.startsWith('..') && !isAbsolute(fromCwd)) return fromCwd.split(sep).join('/');
   const segments = path.split(/[\\/]/);
@@ -65,6 +88,8 @@ function projectPath(path: string): string {
  * source is project-relative wherever the bundle now lies (`/var/task` on Lambda).
  */
 function sourcePath(source: string, mapDir: string): string {
+  const { isAbsolute, posix, resolve } = builtins().path;
+  const { fileURLToPath } = builtins().url;
   if (source.startsWith('file:')) return projectPath(fileURLToPath(source));
   if (isAbsolute(source)) return projectPath(source);
   const normalized = posix.normalize(source.replaceAll('\\', '/')).replace(/^(\.\.\/)+/, '');
@@ -83,6 +108,8 @@ function parseFrame(text: string): Frame | undefined {
 /** The frame as TypeScript source where a map knows it; otherwise as it was, the path made relative. */
 function resolveFrame(frame: Frame): Frame {
   if (frame.path.startsWith('node:')) return frame;
+  const { isAbsolute, dirname } = builtins().path;
+  const { fileURLToPath } = builtins().url;
   let file = frame.path;
   try {
     if (file.startsWith('file:')) file = fileURLToPath(file);
