@@ -1,7 +1,10 @@
 /**
  * The call-limits store: the steps of lib/callLimits.ts applied to one DynamoDB table with
  * single-item conditional writes (never a read followed by a write), so concurrent calls
- * cannot both take the last unit of a limit. A refused step undoes the steps before it.
+ * cannot both take the last unit of a limit. A refused step undoes the steps before it. The
+ * steps run one after another (run together, a call refused by one limit holds units of the
+ * others meanwhile and turns calls away that fit: the concurrency test dials fewer than the
+ * limit); only the write recording a call's slot, which decides nothing, overlaps the next.
  * The DynamoDB client is loaded on the first check only: the authorizer and call_token never
  * load it, nor does a make_call that routes to a message.
  */
@@ -70,7 +73,11 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     );
   };
 
-  /** The first slot that is free or whose holder has outlived the longest call; undefined when none is. */
+  /**
+   * The first slot that is free or whose holder has outlived the longest call; undefined when
+   * none is. `indexed` records which slot the call holds (its completed callback knows only
+   * the call): an unconditional write, sent without waiting so that it overlaps the next step.
+   */
   const takeSlot = async (step: Extract<LimitStep, { op: 'slot' }>, nowMs: number) => {
     const { sdk, client } = await load();
     for (const slot of step.keys) {
@@ -88,14 +95,14 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
         if (isConditionFailure(error)) continue;
         throw error;
       }
-      // Which slot a call holds, so that its completed callback (which knows only the call) frees it.
-      await client.send(
+      const indexed = client.send(
         new sdk.PutItemCommand({
           TableName: table,
           Item: { ...key(`call#${step.callSid}`), slot: { S: slot }, [TTL]: { N: String(step.expiresAt) } },
         }),
       );
-      return slot;
+      indexed.catch(() => undefined); // awaited by take(); never an unhandled rejection meanwhile
+      return { slot, indexed };
     }
     return undefined;
   };
@@ -120,34 +127,40 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
   return {
     async take(steps, nowMs) {
       const done: { step: LimitStep; slot?: string }[] = [];
+      // Index writes still in flight; every one has settled before take() answers or undoes.
+      const pending: Promise<unknown>[] = [];
+      const settle = () => Promise.all(pending);
       const undo = () =>
         Promise.allSettled(
           done.map(({ step, slot }) =>
             step.op === 'count' ? count(step, -1) : slot ? freeSlot(slot, step.callSid) : Promise.resolve(),
           ),
         );
+      const refuse = async (limit: LimitName) => {
+        await Promise.allSettled(pending);
+        await undo();
+        return { allowed: false as const, limit };
+      };
       try {
         for (const step of steps) {
           if (step.op === 'slot') {
-            const slot = await takeSlot(step, nowMs);
-            if (!slot) {
-              await undo();
-              return { allowed: false, limit: step.name };
-            }
-            done.push({ step, slot });
+            const taken = await takeSlot(step, nowMs);
+            if (!taken) return await refuse(step.name);
+            done.push({ step, slot: taken.slot });
+            pending.push(taken.indexed);
             continue;
           }
           try {
             await count(step, 1);
           } catch (error) {
             if (!isConditionFailure(error)) throw error;
-            await undo();
-            return { allowed: false, limit: step.name };
+            return await refuse(step.name);
           }
           done.push({ step });
         }
+        await settle();
       } catch (error) {
-        void undo();
+        void Promise.allSettled(pending).then(undo);
         throw error;
       }
       return { allowed: true };
