@@ -5,7 +5,7 @@
  * this run: bundle bytes, cold starts (round-robin), warm requests next to their floors, and
  * the targets ✓/✗.
  *
- *   npm run bench                  BENCH_RUNS cold runs per row (15), BENCH_WARM warm requests (10000)
+ *   npm run bench                  BENCH_RUNS cold runs per row (31), BENCH_WARM warm requests (10000)
  *   npm run bench -- --quick       5 cold runs, 2000 warm requests: for iteration, not for the record
  *   BENCH_STRICT=1 npm run bench   exit 1 when a target is missed (otherwise always 0)
  *
@@ -20,16 +20,25 @@ import type { FunctionName } from '../../lib/functionFields.js';
 import { createCallLimitsTable, startDynalite } from '../support/dynamoLocal.js';
 import { startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 import { BENCH_SECRET_ID, BENCH_SECRETS, BENCH_TABLE, BENCH_WARM_TABLE, lambdaProvidedEnv } from './benchEnv.js';
-import { checkCallLimitsApplied, coldRows, warmCases } from './cases.js';
+import {
+  checkCallLimitsApplied,
+  coldRows,
+  eventsFor,
+  LIBRARIES_ALONE,
+  librariesAloneChecks,
+  librariesAloneDefines,
+  ourAnswers,
+  warmCases,
+} from './cases.js';
 import { measureColdStarts } from './coldStart.js';
 import { functionEnv, synthesizeFunctions } from './deployedEnv.js';
-import { buildNaive, buildSdkAlone } from './extraBundles.js';
+import { buildLibrariesAlone, buildNaive, buildSdkAlone } from './extraBundles.js';
 import { type Results, reportRows } from './report.js';
 import { markdownTable } from './table.js';
 import { measureWarm, type WarmResult } from './warm.js';
 
 const quick = process.argv.includes('--quick');
-const RUNS = quick ? 5 : Number(process.env.BENCH_RUNS ?? 15);
+const RUNS = quick ? 5 : Number(process.env.BENCH_RUNS ?? 31);
 const WARM = quick ? 2000 : Number(process.env.BENCH_WARM ?? 10_000);
 // Powertools' Logger is ≈ 4 × slower for its first few thousand lines (FACTS.md): warm means warm.
 const WARMUP = quick ? 1000 : Number(process.env.BENCH_WARMUP ?? 5000);
@@ -81,7 +90,27 @@ try {
     .split(/\s+/)
     .includes('--enable-source-maps');
 
-  const cold = await coldRows({ built, naive, sdkAlone, envOf, sdkEnv, sourceMapsDeployed });
+  // The libraries alone answer what ours answers: its answers first, in (a), one fresh process each.
+  const events = await eventsFor(envOf);
+  progress('our answers in (a), for the libraries-alone bundles and their checks');
+  const answers = await ourAnswers({ built, envOf, events, tempDir });
+  const defines = librariesAloneDefines(answers);
+  const librariesAlone = Object.fromEntries(
+    LIBRARIES_ALONE.map((name) => [name, buildLibrariesAlone(name, tempDir, defines[name])]),
+  ) as Results['librariesAlone'];
+  const librariesAloneCheck = librariesAloneChecks(answers, BENCH_SECRETS.TWILIO_API_KEY_SECRET as string);
+
+  const cold = coldRows({
+    built,
+    naive,
+    sdkAlone,
+    librariesAlone,
+    envOf,
+    events,
+    sdkEnv,
+    librariesAloneCheck,
+    sourceMapsDeployed,
+  });
   progress(`cold starts: ${cold.rows.length} rows × ${RUNS} runs, round-robin, after one discarded round`);
   const coldTimes = await measureColdStarts(cold.rows, RUNS, tempDir, (round) =>
     progress(round === 0 ? 'cold round 0 (discarded: file cache, answers checked)' : `cold round ${round}/${RUNS}`),
@@ -95,14 +124,22 @@ try {
   problems.push(...(await checkCallLimitsApplied(dynalite.endpoint, RUNS)));
 
   const warm = new Map<string, WarmResult>();
-  for (const c of warmCases({ built, envOf, events: cold.events, warm: WARM, warmup: WARMUP })) {
+  for (const c of warmCases({
+    built,
+    librariesAlone,
+    librariesAloneCheck,
+    envOf,
+    events,
+    warm: WARM,
+    warmup: WARMUP,
+  })) {
     progress(`warm ${c.id}: ${c.warmup} warm-up, ${c.iterations} timed`);
     warm.set(c.id, await measureWarm(c, tempDir));
   }
   await secretsManager.close();
   await dynalite.close();
 
-  const results: Results = { built, naive, sdkAlone, coldTimes, warm, sourceMapsDeployed, problems };
+  const results: Results = { built, naive, sdkAlone, librariesAlone, coldTimes, warm, sourceMapsDeployed, problems };
   const rows = reportRows(results);
   const cpu = cpus();
   const template = envOf('makeCall', 'env');
@@ -130,7 +167,11 @@ try {
   console.log(
     `Overhead = a row's median minus a bare \`node\`'s median (same run). (a) secrets from the environment, ` +
       `limits off; (b) secrets from the loopback Secrets Manager endpoint; (c) call limits on (dynalite). ` +
-      `Warm: secrets from the environment, call limits off (DynamoDB I/O is no CPU floor).`,
+      `Warm: secrets from the environment, call limits off (DynamoDB I/O is no CPU floor). ` +
+      `Libraries alone (test/bench/librariesAlone/, for information): per function, only the library calls ours ` +
+      `makes on the same request and none of our code, built with our esbuild options, run in the same environment ` +
+      `and rounds (cold) or the same kind of process (warm), answering what ours answers: ` +
+      `ours − libraries alone is what our own code costs; the libraries alone ÷ naive is the least ratio these libraries allow.`,
   );
   for (const problem of problems) console.log(`\n**Not valid:** ${problem}`);
   const missed = rows.filter((row) => row.met === false);

@@ -61,6 +61,13 @@ function runOnce(row: ColdRow, eventFile: string): Promise<ChildAnswer> {
   });
 }
 
+/** One fresh process of one row, for its answer (checked): what another row's answer is compared with. */
+export async function coldAnswer(row: ColdRow, tempDir: string, round = 0): Promise<unknown> {
+  const eventFile = join(tempDir, `answer-${row.id.replace(/\W+/g, '-')}.json`);
+  writeFileSync(eventFile, JSON.stringify(row.event(round)));
+  return (await runOnce(row, eventFile)).result;
+}
+
 /** Milliseconds from process start to answer, `runs` per row, in row order. */
 export async function measureColdStarts(
   rows: readonly ColdRow[],

@@ -6,7 +6,10 @@
  *   3.75 MB loads ≈ 3 × slower as CommonJS (≈ 340 vs 120 ms here), which would flatter every
  *   ratio against it; the comparison is about what is bundled, not the module format;
  * - sdkAlone/*: an AWS SDK client and its one call, with exactly our build options
- *   (infra/bundling.ts), so that its cold start is what that call can cost at the least.
+ *   (infra/bundling.ts), so that its cold start is what that call can cost at the least;
+ * - librariesAlone/*: per function, the library calls our handler makes on the benchmarked
+ *   request and none of our code, with exactly our build options (plus makeCall's TwiML
+ *   attributes as `define`s): the floor the chosen libraries set, cold and warm.
  */
 import { join } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
@@ -59,5 +62,34 @@ export function buildSdkAlone(name: SdkAlone, outRoot: string): ExtraBundle {
     outdir,
     metafile: true,
   });
+  return { file: join(outdir, BUNDLE_FILE), bytes: codeBytes(metafile) };
+}
+
+export type LibrariesAloneFunction = NaiveFunction;
+
+export function buildLibrariesAlone(
+  name: LibrariesAloneFunction,
+  outRoot: string,
+  define: Record<string, string> = {},
+): ExtraBundle {
+  const outdir = join(outRoot, 'librariesAlone', name);
+  const { metafile } = buildSync({
+    ...ESBUILD_OPTIONS,
+    entryPoints: [`test/bench/librariesAlone/${name}.ts`],
+    absWorkingDir: PROJECT_ROOT,
+    outdir,
+    define,
+    metafile: true,
+  });
+  // None of our code: the entry, node_modules, and what our build options alias (semver's shim).
+  // lib/metricNames.ts is imported for its types only.
+  const ours = Object.keys(metafile.inputs).filter(
+    (input) =>
+      !input.startsWith('node_modules/') &&
+      !input.startsWith('infra/shims/') &&
+      !input.startsWith('<define:') &&
+      input !== `test/bench/librariesAlone/${name}.ts`,
+  );
+  if (ours.length > 0) throw new Error(`the libraries-alone ${name} bundle holds code of ours: ${ours.join(', ')}`);
   return { file: join(outdir, BUNDLE_FILE), bytes: codeBytes(metafile) };
 }

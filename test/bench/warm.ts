@@ -1,10 +1,11 @@
 /**
- * Warm requests: one child per handler (test/bench/warmChild.mjs) running the deployed bundle
- * with the deployed environment, its stdout (one Powertools line per request, and the metrics)
- * to /dev/null, its results to a file. Each handler is timed next to its floor, in the same
- * process, in alternating blocks:
+ * Warm requests: one child per bundle (test/bench/warmChild.mjs) running it with the deployed
+ * environment, its stdout (one Powertools line per request, and the metrics) to /dev/null, its
+ * results to a file. Each bundle is timed next to its floors, in the same process, in
+ * alternating blocks. The first floor is the one issue 10's ratio is about:
  * - authorizer: raw HMAC-SHA256 verification of the same bearer token (node:crypto,
- *   timingSafeEqual);
+ *   timingSafeEqual); then, for information, jose's `jwtVerify` alone (same token, options and
+ *   a CryptoKey imported the same way);
  * - callToken: raw HMAC-SHA256 signing (base64url) of the same JWT header and payload it issues;
  * - makeCall: twilio's VoiceResponse alone rendering the same TwiML (same <Dial> attributes and
  *   number);
@@ -19,6 +20,7 @@ const WARM_CHILD = join(import.meta.dirname, 'warmChild.mjs');
 export type Floor =
   | { kind: 'jwtSign'; secret: string }
   | { kind: 'jwtVerify'; secret: string; token: string }
+  | { kind: 'joseVerify'; secret: string; token: string }
   | { kind: 'voiceResponse' }
   | { kind: 'twilioSignature'; authToken: string; url: string };
 
@@ -30,8 +32,9 @@ export interface WarmCase {
   events: readonly unknown[];
   warmup: number;
   iterations: number;
-  floor?: Floor;
-  /** What is wrong with the handler's first answer; undefined when it is right. */
+  /** Timed in the same process; the first is the floor its target ratio is about. */
+  floors: readonly Floor[];
+  /** What is wrong with the bundle's first answer; undefined when it is right. */
   check: (result: unknown) => string | undefined;
 }
 
@@ -42,11 +45,17 @@ export interface Stats {
   p99: number;
 }
 
+export interface FloorResult {
+  kind: Floor['kind'];
+  stats: Stats;
+  /** The floor reproduces the handler's answer (token, TwiML, verdict) exactly. */
+  matches: boolean;
+}
+
 export interface WarmResult {
   handler: Stats;
-  floor?: Stats;
-  /** The floor reproduces the handler's answer (token, TwiML, verdict) exactly. */
-  floorMatches?: boolean;
+  /** In the order of the case's floors. */
+  floors: FloorResult[];
 }
 
 export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
@@ -62,14 +71,14 @@ export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
       eventsFile,
       warmup: c.warmup,
       iterations: c.iterations,
-      floor: c.floor ?? null,
+      floors: c.floors,
       outFile,
     }),
   );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WARM_CHILD, configFile], {
       env: c.env,
-      // Node resolves the floor's twilio from the project's node_modules (next to warmChild.mjs).
+      // Node resolves the floors' twilio and jose from the project's node_modules (next to warmChild.mjs).
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -84,10 +93,7 @@ export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
       if (wrong)
         return reject(new Error(`${c.id}: wrong answer: ${wrong}: ${JSON.stringify(out.first).slice(0, 500)}`));
       if (out.failures > 0) return reject(new Error(`${c.id}: ${out.failures} invocations answered differently`));
-      const result: WarmResult = { handler: out.handler };
-      if (out.floor) result.floor = out.floor;
-      if (out.floorMatches !== undefined) result.floorMatches = out.floorMatches;
-      resolve(result);
+      resolve({ handler: out.handler, floors: out.floors });
     });
   });
 }

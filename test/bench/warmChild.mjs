@@ -1,17 +1,21 @@
 /**
- * Warm requests, in one `node` running a deployed bundle with the deployed environment (plain
+ * Warm requests, in one `node` running a bundle with the deployed environment (plain
  * JavaScript: no loader between Node and the bundle). After a warm-up, times every invocation
- * and, in alternating blocks in the same process, the handler's floor: the least work that
- * answers the same request (test/bench/warm.ts says which). The floor is built from the
- * handler's own first answer and must reproduce it exactly, so it is the same work.
- * Results go to a file: stdout belongs to the function's log lines (sent to /dev/null).
+ * and, in alternating blocks in the same process, each of its floors: the least work that
+ * answers the same request, or a library call alone (test/bench/warm.ts says which). A floor
+ * is built from the handler's own first answer and must reproduce it exactly, so it is the
+ * same work. Results go to a file: stdout belongs to the function's log lines (sent to /dev/null).
+ *
+ * As in coldChild.mjs, Node built-ins are `require`d (only node:module is imported), and what
+ * the floors need is loaded after the bundle, so that the bundle loads as Lambda loads it.
  *
  *   node warmChild.mjs <config.json>
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const events = JSON.parse(readFileSync(config.eventsFile, 'utf8'));
@@ -26,6 +30,7 @@ const eventAt = (i) => events[i % events.length];
 const first = await handler(eventAt(0), context);
 const answered = (result) => JSON.stringify([result?.statusCode, result?.isAuthorized]);
 const expected = answered(first);
+const { createHmac, timingSafeEqual } = require('node:crypto');
 
 const xmlText = (text) =>
   text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[name]);
@@ -33,8 +38,11 @@ const attributes = (text) =>
   Object.fromEntries([...text.matchAll(/([\w:]+)="([^"]*)"/g)].map(([, k, v]) => [k, xmlText(v)]));
 const base64url = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
 
-/** Each floor: `run` does the work once; `matches` says it reproduces the handler's answer. */
-const floors = {
+/**
+ * Each floor: `run` does the work once (`async`: it answers a promise); `matches` says it
+ * reproduces the handler's answer.
+ */
+const floorMakers = {
   // callToken: sign the same header and payload the handler's token carries, HS256.
   jwtSign: ({ secret }) => {
     const token = JSON.parse(first.body).data.token;
@@ -58,8 +66,25 @@ const floors = {
     };
     return { run, matches: run() === true && first.isAuthorized === true };
   },
+  // authorizer, for information: jose's jwtVerify alone, with the options ours passes and a
+  // CryptoKey imported as ours imports it (once).
+  joseVerify: async ({ secret, token }) => {
+    const { jwtVerify } = await import('jose');
+    const key = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
+    const options = { algorithms: ['HS256'], requiredClaims: ['exp'], clockTolerance: 30 };
+    const run = async () => (await jwtVerify(token, key, { ...options, currentDate: new Date() })).payload;
+    const payload = await run();
+    return { run, async: true, matches: String(payload.user?.id) === first.context?.userId };
+  },
   // makeCall: render the handler's own <Dial><Number> with twilio's VoiceResponse.
   voiceResponse: () => {
+    const VoiceResponse = require('twilio/lib/twiml/VoiceResponse.js');
     const shape = /^<\?xml[^>]*\?><Response><Dial([^>]*)><Number([^>]*)>([^<]*)<\/Number><\/Dial><\/Response>$/;
     const found = shape.exec(first.body);
     if (!found) return { run: () => '', matches: false };
@@ -90,18 +115,18 @@ const floors = {
     return { run, matches: run() === true };
   },
 };
-const floor = config.floor ? floors[config.floor.kind](config.floor) : undefined;
+const floors = await Promise.all(config.floors.map((floor) => floorMakers[floor.kind](floor)));
 
 // Warm-up: JIT tiers, inline caches and Powertools' first few thousand lines.
 let failures = 0;
 for (let i = 1; i <= config.warmup; i++) {
   if (answered(await handler(eventAt(i), context)) !== expected) failures++;
-  floor?.run();
+  for (const floor of floors) await floor.run();
 }
 
 const BLOCK = 100;
 const handlerTimes = new Float64Array(config.iterations);
-const floorTimes = new Float64Array(floor ? config.iterations : 0);
+const floorTimes = floors.map(() => new Float64Array(config.iterations));
 let sink = 0;
 for (let start = 0; start < config.iterations; start += BLOCK) {
   const end = Math.min(start + BLOCK, config.iterations);
@@ -112,12 +137,15 @@ for (let start = 0; start < config.iterations; start += BLOCK) {
     handlerTimes[i] = Number(process.hrtime.bigint() - t0) / 1000;
     if (answered(result) !== expected) failures++;
   }
-  if (!floor) continue;
-  for (let i = start; i < end; i++) {
-    const t0 = process.hrtime.bigint();
-    const out = floor.run();
-    floorTimes[i] = Number(process.hrtime.bigint() - t0) / 1000;
-    sink += out ? 1 : 0;
+  for (const [f, floor] of floors.entries()) {
+    const times = floorTimes[f];
+    for (let i = start; i < end; i++) {
+      const t0 = process.hrtime.bigint();
+      // A synchronous floor is not awaited: an await would add a microtask turn to its time.
+      const out = floor.async ? await floor.run() : floor.run();
+      times[i] = Number(process.hrtime.bigint() - t0) / 1000;
+      sink += out ? 1 : 0;
+    }
   }
 }
 
@@ -132,9 +160,12 @@ writeFileSync(
   JSON.stringify({
     first,
     failures,
-    floorMatches: floor?.matches,
     handler: stats(handlerTimes),
-    floor: stats(floorTimes),
+    floors: floors.map((floor, f) => ({
+      kind: config.floors[f].kind,
+      stats: stats(floorTimes[f]),
+      matches: floor.matches,
+    })),
     sink,
   }),
 );
