@@ -28,11 +28,10 @@ interface Group {
 }
 
 /**
- * Powertools writes a line by itself at 100 metric names, or at 100 values of one name,
- * and then forgets the dimensions; a line is ended before either, so none is written
- * without its dimensions.
+ * Powertools writes a line by itself at 100 values of one name (or at 100 names: there are
+ * fewer in METRIC) and then forgets the dimensions; a line is ended before that, so none is
+ * written without its dimensions.
  */
-const MAX_NAMES_PER_LINE = 100;
 const MAX_VALUES_PER_NAME = 99;
 
 /**
@@ -72,13 +71,14 @@ export function powertoolsMetrics(): MetricSink {
     };
     startLine();
     for (const metric of group.metrics) {
-      const count = values.get(metric.name);
-      if ((count === undefined && values.size >= MAX_NAMES_PER_LINE) || count === MAX_VALUES_PER_NAME) {
+      let count = values.get(metric.name) ?? 0;
+      if (count === MAX_VALUES_PER_NAME) {
         metrics.publishStoredMetrics();
         values = new Map();
         startLine();
+        count = 0;
       }
-      values.set(metric.name, (values.get(metric.name) ?? 0) + 1);
+      values.set(metric.name, count + 1);
       metrics.addMetric(metric.name, metric.unit, metric.value);
     }
     metrics.publishStoredMetrics();
