@@ -5,7 +5,7 @@
  * written to the log instead.
  */
 import type { IncomingWebhook } from '@slack/webhook';
-import { describeError, type Log } from './log.js';
+import { errorName, type Log } from './log.js';
 import { type Gate, windowedGate } from './rateLimits.js';
 
 export interface VendorAlert {
@@ -115,7 +115,7 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
       }
     } catch (error) {
       // The webhook URL is a credential: log the failure's kind, never the URL.
-      log.warn('Slack alert failed', { alert, failure: describeError(error).name });
+      log.warn('Slack alert failed', { alert, failure: errorName(error) });
     } finally {
       clearTimeout(timer);
     }

@@ -25,6 +25,11 @@ export function powertoolsLogger(): Log {
   };
 }
 
+/** An error's name, for a line that says only what kind of failure it was. */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'NonError';
+}
+
 /**
  * What is safe to log of an error: its name and message, not its cause chain or payloads,
  * and where it was thrown in the TypeScript source (lib/errorLocation.ts; `unknown` when
@@ -32,8 +37,8 @@ export function powertoolsLogger(): Log {
  */
 export function describeError(error: unknown): { name: string; message: string; location: string } {
   const location = errorLocation(error) ?? 'unknown';
-  if (error instanceof Error) return { name: error.name, message: error.message, location };
-  return { name: 'NonError', message: typeof error, location };
+  const message = error instanceof Error ? error.message : typeof error;
+  return { name: errorName(error), message, location };
 }
 
 export const LOG_WINDOW_MS = 60_000;
