@@ -164,7 +164,6 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
   let lastFailure: { at: number; error: unknown } | undefined;
   /** When the current run of failures began. */
   let failingSince: number | undefined;
-  let staleNoticeGiven = false;
   let notices: SecretNotice[] = [];
 
   const usable = (time: number) => good !== undefined && time - good.fetchedAt < options.ttlMs + options.maxStaleMs;
@@ -180,18 +179,18 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
           good = { value, fetchedAt: time };
           lastFailure = undefined;
           failingSince = undefined;
-          staleNoticeGiven = false;
         },
         (error: unknown) => {
           const time = now();
           lastFailure = { at: time, error };
+          // A value usable now was usable at each earlier failure of this run: the first failure gives the first notice.
+          const first = failingSince === undefined;
           failingSince ??= time;
           const reason = error instanceof Error ? error.message : 'unknown error';
           // With no value to serve, the request that waited for this read reports the failure itself.
           if (good && usable(time)) {
             const staleForSeconds = Math.max(0, Math.round((time - good.fetchedAt - options.ttlMs) / 1000));
-            notices.push({ kind: 'stale', first: !staleNoticeGiven, reason, staleForSeconds });
-            staleNoticeGiven = true;
+            notices.push({ kind: 'stale', first, reason, staleForSeconds });
           }
         },
       )
@@ -222,5 +221,3 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
     throw lastFailure?.error ?? new SecretStoreError('No secret value');
   };
 }
-
-export type SecretCache<T> = ReturnType<typeof secretCache<T>>;
