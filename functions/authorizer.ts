@@ -9,7 +9,7 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
-import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
+import { type ConfigLoader, configLoader, type LoadedConfig } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
@@ -39,7 +39,7 @@ export function defaultDeps(env: Env = processEnv()): AuthorizerDeps {
 export function createHandler(deps: AuthorizerDeps) {
   const report = createReporter(deps, ORIGIN);
   return report.invocation(async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
-    let loaded: Awaited<ReturnType<AuthorizerDeps['config']['read']>>;
+    let loaded: LoadedConfig<FunctionField<'authorizer'>>;
     try {
       loaded = await deps.config.read();
     } catch (error) {

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
-import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
+import { type ConfigLoader, configLoader, type LoadedConfig } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import {
   type HttpResponse,
@@ -50,7 +50,7 @@ export function createHandler(deps: CallTokenDeps) {
     const userId = event.requestContext.authorizer?.lambda?.userId;
     if (!isUserId(userId)) return unauthorized();
     const type = event.queryStringParameters?.type;
-    let loaded: Awaited<ReturnType<CallTokenDeps['config']['read']>>;
+    let loaded: LoadedConfig<FunctionField<'callToken'>>;
     try {
       loaded = await deps.config.read();
     } catch (error) {
