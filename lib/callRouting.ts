@@ -6,6 +6,7 @@
  */
 import { type CountryCode, isSupportedCountry, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { Config } from './config.js';
+import { identityPrefix, isUserId } from './identity.js';
 
 export type DialPolicy = Pick<
   Config,
@@ -91,15 +92,15 @@ export function clientCallerId(params: CallParams & { twilioFrom: string }, poli
 }
 
 /**
- * The user id of the caller when Twilio's From is an identity this service issues
- * (`client:<TWILIO_ML_APP_SID>_uid<user id>`, see lib/voiceToken.ts), else undefined. The
- * app's own `from` never stands in for it.
+ * The user id of the caller when Twilio's From is `client:` and an identity this service
+ * issues (`<TWILIO_ML_APP_SID>_uid<user id>`, lib/identity.ts), else undefined. The app's
+ * own `from` never stands in for it.
  */
 export function callerUserId(twilioFrom: string | undefined, appSid: string): string | undefined {
-  const prefix = `client:${appSid}_uid`;
+  const prefix = `client:${identityPrefix(appSid)}`;
   if (!twilioFrom?.startsWith(prefix)) return undefined;
   const userId = twilioFrom.slice(prefix.length);
-  return /^[A-Za-z0-9_]{1,64}$/.test(userId) ? userId : undefined;
+  return isUserId(userId) ? userId : undefined;
 }
 
 function routeToNumber(to: string, params: CallParams, policy: DialPolicy): CallDecision {

@@ -5,6 +5,9 @@
  */
 import { type JWTPayload, jwtVerify } from 'jose';
 import { JWSSignatureVerificationFailed, JWTClaimValidationFailed } from 'jose/errors';
+import { isUserId } from './identity.js';
+
+export { isUserId };
 
 export const MAX_TOKEN_LENGTH = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 30;
@@ -61,13 +64,6 @@ export function isCanonicalCompactJws(token: string): boolean {
   if (segments.length !== 3) return false;
   const [header, payload, signature] = segments as [string, string, string];
   return isCanonicalBase64url(header) && isCanonicalBase64url(payload) && HS256_SIGNATURE.test(signature);
-}
-
-const USER_ID_STRING = /^[A-Za-z0-9_]{1,64}$/;
-
-/** The user id form everything downstream relies on (it becomes part of a Twilio identity). */
-export function isUserId(value: unknown): value is string {
-  return typeof value === 'string' && USER_ID_STRING.test(value);
 }
 
 /** `user.id`, else `sub`: a positive safe integer or 1-64 of [A-Za-z0-9_]; else undefined. */

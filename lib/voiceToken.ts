@@ -6,6 +6,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import AccessToken from 'twilio/lib/jwt/AccessToken.js';
 import type { Config } from './config.js';
+import { identityPrefix } from './identity.js';
 import { PLATFORMS } from './metricNames.js';
 
 /** The apps' push platforms: also TokenIssued's Platform dimension. */
@@ -26,10 +27,6 @@ export type VoiceTokenConfig = Pick<
   | 'TWILIO_API_KEY'
   | 'TWILIO_API_KEY_SECRET'
 >;
-
-export function identityPrefix(appSid: string): string {
-  return `${appSid}_uid`;
-}
 
 export function pushCredentialSid(platform: PushPlatform, config: VoiceTokenConfig): string {
   return platform === 'apns' ? config.TWILIO_ML_APNS_CERT_SID : config.TWILIO_ML_FCM_CERT_SID;
