@@ -135,7 +135,7 @@ export function repeatedParams(params: WebhookParams, names: readonly string[]):
 
 /**
  * What each route answers where a rule refuses a signed request (`repeated`) or our side
- * fails: made only when needed (a TwiML answer costs a VoiceResponse render).
+ * fails: made only when needed (the first of each message costs a VoiceResponse render).
  */
 export interface RouteAnswers {
   ourFailure: () => HttpResponse;

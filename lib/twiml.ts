@@ -20,18 +20,32 @@ export const MESSAGES = {
   notConnected: 'The call could not be connected. Please try again later. Good bye.',
 } as const;
 
+type Message = (typeof MESSAGES)[keyof typeof MESSAGES];
+
+/** The answers that only speak or hang up are constants: each rendered once per container. */
+const spoken = new Map<Message, string>();
+let hangup: string | undefined;
+
 /** A response that only speaks. */
-export function sayTwiml(message: string): string {
-  const response = new VoiceResponse();
-  response.say(message);
-  return response.toString();
+export function sayTwiml(message: Message): string {
+  let xml = spoken.get(message);
+  if (xml === undefined) {
+    const response = new VoiceResponse();
+    response.say(message);
+    xml = response.toString();
+    spoken.set(message, xml);
+  }
+  return xml;
 }
 
 /** A response that ends the call. */
 export function hangupTwiml(): string {
-  const response = new VoiceResponse();
-  response.hangup();
-  return response.toString();
+  if (hangup === undefined) {
+    const response = new VoiceResponse();
+    response.hangup();
+    hangup = response.toString();
+  }
+  return hangup;
 }
 
 /** What a `<Dial>` carries besides its caller ID. Unset options add no attribute. */
