@@ -112,10 +112,13 @@ export type LimitOutcome =
   /** The store failed or did not answer within the limit: `reason` is the error's name. */
   | { unavailable: true; reason: string };
 
-/** The answer to a call a limit refused: spoken, nothing dialed. */
+/** What a refused call hears: nothing is dialed. */
+const refusedCall = () => twiml(sayTwiml(MESSAGES.limited));
+
+/** The answer to a call a limit refused. */
 function limited(call: LimitedCall, limit: LimitName, attributes: Record<string, unknown>): WebhookAnswer {
   return {
-    response: twiml(sayTwiml(MESSAGES.limited)),
+    response: refusedCall(),
     log: { level: 'warn', message: 'Call limited', attributes: { ...attributes, limit } },
     // A caller decides how many of these there are: capped per limit.
     logCap: `limited:${limit}`,
@@ -156,9 +159,8 @@ export function answerWithLimits(
     },
   };
   if (settings.CALL_LIMITS_FAIL_CLOSED) {
-    const refused = limited(call, 'phone-concurrent', dialed.log.attributes);
     return {
-      ...refused,
+      response: refusedCall(),
       log: {
         level: 'error',
         message: 'Call refused: call limits unavailable',
