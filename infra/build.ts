@@ -8,9 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
 import type { FunctionName } from '../lib/functionFields.js';
 import { type BundleParts, bundleParts, isAwsSdkChunk, totalBytes } from './bundleParts.js';
-import { BUNDLE_FILE, bundleFunction, FUNCTION_ENTRIES, PROJECT_ROOT } from './bundling.js';
-
-export { PROJECT_ROOT };
+import { BUNDLE_FILE, bundleFunction, distDir, FUNCTION_ENTRIES, PROJECT_ROOT } from './bundling.js';
 
 export interface BuiltFunction {
   name: FunctionName;
@@ -26,12 +24,10 @@ export interface BuiltFunction {
   otherOnDemandBytes: number;
 }
 
-export function buildFunction(name: FunctionName, outRoot = join(PROJECT_ROOT, 'dist')): BuiltFunction {
-  const outdir = join(outRoot, name);
+function buildFunction(name: FunctionName, outdir: string): BuiltFunction {
   const metafile = bundleFunction(name, outdir);
   const parts = bundleParts(metafile, FUNCTION_ENTRIES[name]);
-  const sdk = parts.onDemand.filter((file) => isAwsSdkChunk(metafile, file));
-  const other = parts.onDemand.filter((file) => !isAwsSdkChunk(metafile, file));
+  const awsSdkBytes = totalBytes(parts.onDemand.filter((file) => isAwsSdkChunk(metafile, file)));
   return {
     name,
     outdir,
@@ -39,13 +35,16 @@ export function buildFunction(name: FunctionName, outRoot = join(PROJECT_ROOT, '
     metafile,
     parts,
     startupBytes: totalBytes(parts.startup),
-    awsSdkBytes: totalBytes(sdk),
-    otherOnDemandBytes: totalBytes(other),
+    awsSdkBytes,
+    otherOnDemandBytes: totalBytes(parts.onDemand) - awsSdkBytes,
   };
 }
 
+/** Every function into `<outRoot>/<function>/`; without `outRoot`, into `dist/<function>/`. */
 export function buildAll(outRoot?: string): BuiltFunction[] {
-  return (Object.keys(FUNCTION_ENTRIES) as FunctionName[]).map((name) => buildFunction(name, outRoot));
+  return (Object.keys(FUNCTION_ENTRIES) as FunctionName[]).map((name) =>
+    buildFunction(name, outRoot === undefined ? distDir(name) : join(outRoot, name)),
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

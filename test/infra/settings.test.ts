@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../infra/build.js';
+import { PROJECT_ROOT } from '../../infra/bundling.js';
 import { ROUTES, routeKey } from '../../infra/routes.js';
 import {
   environmentFields,

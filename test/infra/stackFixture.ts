@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { PROJECT_ROOT } from '../../infra/build.js';
+import { PROJECT_ROOT } from '../../infra/bundling.js';
 import { createVoiceApp, type VoiceApp } from '../../infra/voiceApp.js';
 import type { Env } from '../../lib/config.js';
 
