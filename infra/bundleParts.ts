@@ -1,7 +1,7 @@
 /**
  * What a function's build holds, read from esbuild's metafile: the files a cold start loads
  * (the entry and the chunks it imports statically) and the chunks loaded on first use
- * (dynamic `import()`), each marked if it is AWS SDK code. `npm run build` prints it, the
+ * (dynamic `import()`), and which of those are AWS SDK code. `npm run build` prints it, the
  * bundle guards (test/infra/bundling.test.ts) and `npm run bench` use it.
  */
 import type { Metafile } from 'esbuild';
@@ -15,7 +15,6 @@ export interface OutputFile {
 }
 
 export interface BundleParts {
-  entry: OutputFile;
   /** The entry and every chunk it imports statically: parsed and compiled at every cold start. */
   startup: OutputFile[];
   /** Chunks reached only through dynamic `import()`: loaded when that code first runs. */
@@ -26,7 +25,7 @@ export interface BundleParts {
 const AWS_SDK_INPUT =
   /node_modules\/(@aws-sdk|@smithy|@aws-crypto|bowser|fast-xml-parser|strnum|mnemonist|obliterator)\//;
 
-export const isAwsSdkInput = (input: string) => AWS_SDK_INPUT.test(input);
+const isAwsSdkInput = (input: string) => AWS_SDK_INPUT.test(input);
 
 /**
  * A chunk is the AWS SDK's when the module it was split off for (its entry point) is, or,
@@ -65,7 +64,6 @@ export function bundleParts(metafile: Metafile, entryPoint: string): BundleParts
       if (!i.external && i.kind === 'import-statement') pending.push(i.path);
   }
   return {
-    entry: file(entryPath),
     startup: [...startup].map(file),
     onDemand: code.filter((path) => !startup.has(path)).map(file),
   };

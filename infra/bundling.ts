@@ -36,7 +36,7 @@ export const BUNDLE_FILE = 'index.mjs';
 /** Lambda's handler setting for that file. */
 export const LAMBDA_HANDLER = 'index.handler';
 /** esbuild's metafile, beside the bundle: what each output holds, for the guards and the bench. */
-export const METAFILE = 'meta.json';
+const METAFILE = 'meta.json';
 
 /**
  * `node20`: the same bundle runs on the Lambda runtime (nodejs24.x) and on a developer's
