@@ -165,7 +165,7 @@ const PERIOD = Duration.minutes(5);
  * otherwise. Powertools adds the `service` dimension to every metric it writes, and a CloudWatch
  * metric is its name plus all its dimensions, so `service` is always named here too.
  */
-export function serviceMetric(
+function serviceMetric(
   metricName: MetricName,
   dimensions: Readonly<Record<string, string>> = {},
   options: MetricOptions = {},
@@ -232,7 +232,6 @@ export class VoiceStack extends Stack {
   readonly dashboard: Dashboard;
   /** The call-limits table; undefined with CALL_LIMITS=off. */
   readonly callLimitsTable?: Table;
-  private readonly logGroups = {} as Record<FunctionName, LogGroup>;
 
   constructor(scope: Construct, id: string, props: VoiceStackProps) {
     super(scope, id, props);
@@ -402,7 +401,6 @@ export class VoiceStack extends Stack {
       retention: settings.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.logGroups[name] = logGroup;
     // Our own role instead of AWSLambdaBasicExecutionRole (logs:* on every log group):
     // write to this function's log group, read this secret, and for the functions that keep
     // call limits the store's own actions on that table (exactly CALL_LIMITS_ACTIONS), nothing else.
@@ -497,6 +495,9 @@ export class VoiceStack extends Stack {
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${this.stackName}-${Aws.REGION}` });
     const graph = (title: string, left: IMetric[], more: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
       new GraphWidget({ title, left, width: 8, height: 6, ...more });
+    /** One line per value of the metric's one dimension, labelled with the value. */
+    const perValue = (metricName: MetricName, dimension: string, values: readonly string[]) =>
+      values.map((value) => serviceMetric(metricName, { [dimension]: value }, { label: value }));
 
     // A dial's outcome is counted per Status and Leg; the graph sums the legs of each status.
     const dialOutcomes = DIAL_STATUSES.map(
@@ -528,33 +529,19 @@ export class VoiceStack extends Stack {
       FUNCTION_NAMES.map((name) => metric(this.functions[name], name));
 
     dashboard.addWidgets(
-      graph(
-        'Tokens issued by platform',
-        PLATFORMS.map((platform) => serviceMetric(METRIC.TokenIssued, { Platform: platform }, { label: platform })),
-      ),
-      graph(
-        'Calls routed by decision (make_call)',
-        DECISIONS.map((decision) => serviceMetric(METRIC.CallRouted, { Decision: decision }, { label: decision })),
-      ),
+      graph('Tokens issued by platform', perValue(METRIC.TokenIssued, 'Platform', PLATFORMS)),
+      graph('Calls routed by decision (make_call)', perValue(METRIC.CallRouted, 'Decision', DECISIONS)),
       graph('Dial outcomes by status (dial_status)', dialOutcomes),
     );
     dashboard.addWidgets(
       graph('Call duration of completed legs, seconds (call_status)', durations, { leftYAxis: { min: 0 }, width: 6 }),
-      graph(
-        'Legs ended by status (call_status)',
-        LEG_STATUSES.map((status) => serviceMetric(METRIC.CallsCompleted, { Status: status }, { label: status })),
-        { width: 6 },
-      ),
-      graph(
-        'Webhooks rejected by reason',
-        REJECTION_REASONS.map((reason) => serviceMetric(METRIC.WebhookRejected, { Reason: reason }, { label: reason })),
-        { width: 6 },
-      ),
-      graph(
-        'Calls refused by a call limit (make_call)',
-        LIMIT_NAMES.map((limit) => serviceMetric(METRIC.CallLimited, { Limit: limit }, { label: limit })),
-        { width: 6 },
-      ),
+      graph('Legs ended by status (call_status)', perValue(METRIC.CallsCompleted, 'Status', LEG_STATUSES), {
+        width: 6,
+      }),
+      graph('Webhooks rejected by reason', perValue(METRIC.WebhookRejected, 'Reason', REJECTION_REASONS), { width: 6 }),
+      graph('Calls refused by a call limit (make_call)', perValue(METRIC.CallLimited, 'Limit', LIMIT_NAMES), {
+        width: 6,
+      }),
     );
     dashboard.addWidgets(
       new SingleValueWidget({
@@ -603,7 +590,7 @@ export class VoiceStack extends Stack {
         title: 'Cold starts: init duration by function, ms (Logs Insights over the function log groups)',
         width: 24,
         height: 6,
-        logGroupNames: FUNCTION_NAMES.map((name) => this.logGroups[name].logGroupName),
+        logGroupNames: FUNCTION_NAMES.map((name) => this.functions[name].logGroup.logGroupName),
         queryLines: [...INIT_DURATION_QUERY],
         view: LogQueryVisualizationType.TABLE,
       }),
