@@ -3,6 +3,8 @@
  * (the settings, what make_call's configuration says, a development token) and prints
  * the lines; tests read exactly what a newcomer sees.
  */
+import type { Config } from '../../lib/config.js';
+import type { CALL_LIMIT_SETTINGS } from '../../lib/functionFields.js';
 import { ROUTES } from '../routes.js';
 
 /** Whether make_call checks Twilio signatures, as its own configuration says. */
@@ -14,14 +16,7 @@ export type SignatureCheck =
   | { status: 'unloadable'; problem: string };
 
 /** The values of the call limits, as make_call's configuration reads them (defaults included). */
-export interface CallLimitValues {
-  MAX_PHONE_CALLS_PER_HOUR: number;
-  MAX_PHONE_CALLS_PER_DAY: number;
-  MAX_CLIENT_CALLS_PER_HOUR: number;
-  MAX_CONCURRENT_PHONE_CALLS: number;
-  MAX_PHONE_CALLS_PER_MINUTE: number;
-  CALL_LIMITS_FAIL_CLOSED: boolean;
-}
+export type CallLimitValues = Pick<Config, (typeof CALL_LIMIT_SETTINGS)[number]>;
 
 /** Whether npm start runs make_call's call limits, where their table is, and what they are. */
 export type CallLimits =

@@ -239,14 +239,12 @@ export function withLocalCallLimits(env: Env, dynamo: LocalDynamo | undefined): 
   return dynamo ? { ...env, ...dynamo.env } : { ...env, CALL_LIMITS_TABLE: undefined };
 }
 
-const LIMIT_FIELDS = CALL_LIMIT_SETTINGS;
-
 /** What the banner says about the limits: read from the settings as make_call reads them, defaults included. */
 export function callLimitsStatus(env: Env, dynamo: LocalDynamo | undefined): CallLimits {
   if (!dynamo) return { status: 'off' };
   let limits: Extract<CallLimits, { status: 'on' }>['limits'];
   try {
-    limits = parseFields(LIMIT_FIELDS, env);
+    limits = parseFields(CALL_LIMIT_SETTINGS, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     limits = { problem: error.message };
