@@ -16,10 +16,10 @@ import {
   APP_SID,
   AUTH_TOKEN,
   type CallRequestOptions,
-  callEvent,
   SAY,
   sayTwiml,
   twimlBody,
+  webhookEvent,
   XML_DECLARATION,
 } from './harness.js';
 
@@ -48,15 +48,13 @@ function events(env: Env = ENV) {
 }
 
 const dialStatus = (params: Record<string, string>, options: CallRequestOptions = {}) =>
-  callEvent({
-    rawPath: '/api/v1/dial_status',
-    routeKey: 'POST /api/v1/dial_status',
+  webhookEvent('/api/v1/dial_status', {
     query: 'leg=number',
     params: { DialCallSid: DIAL_SID, ...params },
     ...options,
   });
 const callStatus = (params: Record<string, string>, options: CallRequestOptions = {}) =>
-  callEvent({ rawPath: '/api/v1/call_status', routeKey: 'POST /api/v1/call_status', params, ...options });
+  webhookEvent('/api/v1/call_status', { params, ...options });
 
 const HANGUP = `${XML_DECLARATION}<Response><Hangup/></Response>`;
 

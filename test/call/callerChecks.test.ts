@@ -25,6 +25,7 @@ import {
   sayTwiml,
   TWILIO_FROM,
   twimlBody,
+  webhookEvent,
 } from './harness.js';
 import { twimlSummary } from './xml.js';
 
@@ -50,7 +51,7 @@ function statusHandler() {
 }
 
 const statusEvent = (path: 'dial_status' | 'call_status', params: Record<string, string | undefined>) =>
-  callEvent({ rawPath: `/api/v1/${path}`, routeKey: `POST /api/v1/${path}`, params });
+  webhookEvent(`/api/v1/${path}`, { params });
 
 describe('the account and the app', () => {
   it.each([

@@ -153,6 +153,11 @@ export function callEvent(options: CallRequestOptions = {}): APIGatewayProxyEven
   };
 }
 
+/** The same for a POST to another webhook route (`/api/v1/dial_status`, `/api/v1/call_status`): its path and route key. */
+export function webhookEvent(path: string, options: CallRequestOptions = {}): APIGatewayProxyEventV2 {
+  return callEvent({ rawPath: path, routeKey: `POST ${path}`, ...options });
+}
+
 export interface SentAlert {
   alert: VendorAlert;
   webhookUrl: string | undefined;

@@ -14,20 +14,14 @@ import {
 } from '../../infra/local/localDynamo.js';
 import { CALL_LIMITS_TABLE_SCHEMA, LOCAL_CALL_LIMITS_TABLE } from '../../lib/callLimitsTable.js';
 import { ConfigError } from '../../lib/config.js';
+import { DUMMY_AWS_ENV } from '../support/dummyAws.js';
 import {
   createCallLimitsTable,
-  DUMMY_AWS,
   describeTable,
   dynamoClient,
   startDynalite,
   useDynalite,
 } from '../support/dynamoLocal.js';
-
-const TEST_AWS = {
-  AWS_ACCESS_KEY_ID: DUMMY_AWS.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: DUMMY_AWS.credentials.secretAccessKey,
-  AWS_REGION: DUMMY_AWS.region,
-};
 
 async function tableNames(endpoint: string): Promise<string[]> {
   const client = dynamoClient(endpoint);
@@ -106,14 +100,14 @@ describe('startLocalDynamo', () => {
   });
 
   it('creates the table CALL_LIMITS_TABLE names, and keeps the credentials and region already set', async () => {
-    const processEnvironment: NodeJS.ProcessEnv = { ...TEST_AWS, AWS_REGION: 'eu-west-1' };
+    const processEnvironment: NodeJS.ProcessEnv = { ...DUMMY_AWS_ENV, AWS_REGION: 'eu-west-1' };
 
     const dynamo = await startLocalDynamo({ CALL_LIMITS_TABLE: 'my.call-limits_1' }, processEnvironment);
     try {
       expect(dynamo?.table).toBe('my.call-limits_1');
       expect(await tableNames(dynamo?.endpoint ?? '')).toEqual(['my.call-limits_1']);
       expect(processEnvironment).toEqual({
-        ...TEST_AWS,
+        ...DUMMY_AWS_ENV,
         AWS_REGION: 'eu-west-1',
         AWS_ENDPOINT_URL_DYNAMODB: dynamo?.endpoint,
       });
@@ -150,7 +144,7 @@ describe('startLocalDynamo', () => {
 
       const dynamo = await startLocalDynamo(
         { AWS_ENDPOINT_URL_DYNAMODB: server.endpoint, CALL_LIMITS_TABLE: 'existing-limits' },
-        { ...TEST_AWS },
+        { ...DUMMY_AWS_ENV },
       );
 
       expect(dynamo?.env).toEqual({ AWS_ENDPOINT_URL_DYNAMODB: server.endpoint, CALL_LIMITS_TABLE: 'existing-limits' });

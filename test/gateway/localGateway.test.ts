@@ -12,7 +12,7 @@ import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
-import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const CALL_TOKEN = '/api/v1/call_token';
 
@@ -148,19 +148,12 @@ describe('local gateway with SECRET_ID: secrets from Secrets Manager, as on Lamb
     TWILIO_API_KEY_SECRET: 'api-key-secret-stored-in-secrets-manager',
     JWT_SECRET: 'jwt-secret-stored-in-secrets-manager',
   };
-  let endpoint: SecretsManagerEndpoint;
-  let restore: () => void;
+  const endpoint = useSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
   let gateway: RunningGateway;
   beforeAll(async () => {
-    endpoint = await startSecretsManagerEndpoint({ secretString: JSON.stringify(STORED) });
-    restore = endpoint.useForAwsSdk();
     gateway = await startLocalGateway({ SECRET_ID: 'voice/local' });
   });
-  afterAll(async () => {
-    await gateway.close();
-    restore();
-    await endpoint.close();
-  });
+  afterAll(() => gateway.close());
 
   it('accepts a token signed with the stored JWT_SECRET and issues a token with the stored API key', async () => {
     const token = await portalToken('42', STORED.JWT_SECRET);

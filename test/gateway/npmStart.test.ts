@@ -3,7 +3,7 @@
  * curl line must return a token; the call limits on, in an in-memory dynalite or
  * AWS_ENDPOINT_URL_DYNAMODB's server) and `npm run --silent token -- --user 42`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ import {
   startDynalite,
   useDynalite,
 } from '../support/dynamoLocal.js';
-import { cleanEnv } from '../support/gatewayProcess.js';
+import { cleanEnv, spawnNpmStart, stopProcessGroup } from '../support/gatewayProcess.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,11 +50,6 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
-/** `npm start` as its own process group, so that the test can stop npm, tsx and node together. */
-function npmStart(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 /** Resolves with the exit code and everything printed on stderr, once the process has exited. */
 function exitOf(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -70,15 +65,6 @@ function exitOf(child: ChildProcess, timeoutMs: number): Promise<{ code: number 
   });
 }
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  const pid = child?.pid;
-  // Once it has exited (of itself, or stopped by a signal), there is nothing to stop.
-  if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child?.once('exit', resolve));
-  process.kill(-pid, 'SIGTERM'); // the process group this test started: npm, tsx and node
-  await exited;
-}
-
 /** The banner's last line: everything is printed once it is there. */
 const MAKE_CALL_CURL =
   /curl -s -X POST --data-urlencode 'to=\+14155550123' --data-urlencode 'From=(client:AP[0-9a-f]{32}_uid42)' '(http:\/\/[^']+\/api\/v1\/make_call)'/;
@@ -86,13 +72,13 @@ const MAKE_CALL_CURL =
 describe('npm start', () => {
   let child: ChildProcess | undefined;
   afterEach(async () => {
-    await stop(child);
+    await stopProcessGroup(child);
     child = undefined;
   });
 
   it('listens on PORT and prints a curl line that returns a Twilio token from the running gateway', async () => {
     const port = await freePort();
-    child = npmStart(cleanEnv({ PORT: String(port) }));
+    child = spawnNpmStart(cleanEnv({ PORT: String(port) }));
     const CURL = /curl -s -H "Authorization: Bearer ([\w.-]+)" '(http:\/\/[^']+\/api\/v1\/call_token\?type=apns)'/;
 
     const banner = await waitForOutput(child, CURL, 15_000);
@@ -109,7 +95,7 @@ describe('npm start', () => {
   });
 
   it('prints a make_call curl line, calling as a user of the configured app, that dials from the running gateway', async () => {
-    child = npmStart(cleanEnv({ PORT: String(await freePort()) }));
+    child = spawnNpmStart(cleanEnv({ PORT: String(await freePort()) }));
 
     const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
     const [, from, url] = banner.match(MAKE_CALL_CURL) ?? [];
@@ -133,17 +119,10 @@ describe('npm start', () => {
     });
     afterAll(() => endpoint.close());
     const secretEnv = (extra: Record<string, string> = {}) =>
-      cleanEnv({
-        SECRET_ID: 'voice/local',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
-        AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-        AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
-        AWS_REGION: 'us-east-1',
-        ...extra,
-      });
+      cleanEnv({ SECRET_ID: 'voice/local', ...endpoint.awsSdkEnv(), ...extra });
 
     it('warns that make_call does not check signatures when the secret has no TWILIO_AUTH_TOKEN', async () => {
-      child = npmStart(secretEnv({ PORT: String(await freePort()) }));
+      child = spawnNpmStart(secretEnv({ PORT: String(await freePort()) }));
 
       const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
 
@@ -154,7 +133,7 @@ describe('npm start', () => {
 
     it('prints no token signed with the secret’s JWT_SECRET, only the npm run token line, which works', async () => {
       const port = await freePort();
-      child = npmStart(secretEnv({ PORT: String(port) }));
+      child = spawnNpmStart(secretEnv({ PORT: String(port) }));
 
       const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
       const { stdout: token } = await promisify(execFile)('npm', ['run', '--silent', 'token', '--', '--user', '42'], {
@@ -177,7 +156,7 @@ describe('npm start', () => {
 describe('npm start: the call limits', () => {
   let child: ChildProcess | undefined;
   afterEach(async () => {
-    await stop(child);
+    await stopProcessGroup(child);
     child = undefined;
   });
   const DEFAULT_LIMITS = [
@@ -190,7 +169,7 @@ describe('npm start: the call limits', () => {
     /Call limits: ON, counted in DynamoDB table voice-call-limits on an in-memory dynalite at (http:\/\/127\.0\.0\.1:\d+) \(emptied when npm start stops\)\./;
 
   it('are on by default, in an in-memory dynalite holding voice-call-limits, and the banner gives their default values', async () => {
-    child = npmStart(cleanEnv({ PORT: String(await freePort()) }));
+    child = spawnNpmStart(cleanEnv({ PORT: String(await freePort()) }));
 
     const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
     const [, endpoint] = banner.match(IN_MEMORY) ?? [];
@@ -204,7 +183,7 @@ describe('npm start: the call limits', () => {
   });
 
   it('are off with LOCAL_CALL_LIMITS=off, and the banner says so', async () => {
-    child = npmStart(cleanEnv({ PORT: String(await freePort()), LOCAL_CALL_LIMITS: 'off' }));
+    child = spawnNpmStart(cleanEnv({ PORT: String(await freePort()), LOCAL_CALL_LIMITS: 'off' }));
 
     const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
 
@@ -218,7 +197,7 @@ describe('npm start: the call limits', () => {
     const server = useDynalite();
 
     it('creates voice-call-limits on that server, starts no dynalite of its own, and says where the limits are', async () => {
-      child = npmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: server.endpoint }));
+      child = spawnNpmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: server.endpoint }));
 
       const banner = await waitForOutput(child, MAKE_CALL_CURL, 15_000);
       const table = await describeTable(server.endpoint, 'voice-call-limits');
@@ -236,7 +215,7 @@ describe('npm start: the call limits', () => {
       const fresh = await startDynalite();
       try {
         await createCallLimitsTable(fresh.endpoint, 'team-call-limits');
-        child = npmStart(
+        child = spawnNpmStart(
           cleanEnv({
             PORT: String(await freePort()),
             AWS_ENDPOINT_URL_DYNAMODB: fresh.endpoint,
@@ -254,7 +233,7 @@ describe('npm start: the call limits', () => {
         expect(banner).toContain('  Per caller: 4 phone calls an hour (MAX_PHONE_CALLS_PER_HOUR)');
         expect(TableNames).toEqual(['team-call-limits']);
       } finally {
-        await stop(child);
+        await stopProcessGroup(child);
         await fresh.close();
       }
     });
@@ -263,7 +242,7 @@ describe('npm start: the call limits', () => {
   it('does not start when AWS_ENDPOINT_URL_DYNAMODB does not answer, and says how to start without the limits', async () => {
     const gone = await startDynalite();
     await gone.close();
-    child = npmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: gone.endpoint }));
+    child = spawnNpmStart(cleanEnv({ PORT: String(await freePort()), AWS_ENDPOINT_URL_DYNAMODB: gone.endpoint }));
 
     const { code, stderr } = await exitOf(child, 15_000);
 

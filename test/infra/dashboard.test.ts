@@ -6,7 +6,6 @@
  * lines are read back: what CloudWatch would store, `service` dimension and namespace included.
  */
 
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
@@ -16,8 +15,8 @@ import * as makeCall from '../../functions/makeCall.js';
 import { FUNCTION_NAMES } from '../../infra/settings.js';
 import { INIT_DURATION_QUERY } from '../../infra/voiceStack.js';
 import { makeCallConfig } from '../../lib/callWebhook.js';
-import type { Env, FieldName } from '../../lib/config.js';
-import { type ConfigLoader, configLoader } from '../../lib/functionConfig.js';
+import type { Env } from '../../lib/config.js';
+import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionName } from '../../lib/functionFields.js';
 import {
   DECISIONS,
@@ -40,8 +39,10 @@ import {
   callEvent,
   POLICY_ENV,
   ROUTE_URL,
+  webhookEvent,
 } from '../call/harness.js';
 import { awsSdkEnvFor, createCallLimitsTable, startDynalite } from '../support/dynamoLocal.js';
+import { emfDocuments, emfValues, stale } from '../support/metrics.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
@@ -92,12 +93,6 @@ function metricLines(widget: Widget): (MetricId & { options: Record<string, unkn
     for (let i = 0; i < pairs.length; i += 2) dimensions[pairs[i] as string] = pairs[i + 1] as string;
     return [{ namespace: namespace as string, name: name as string, dimensions, options }];
   });
-}
-
-/** A loader that reports its (good) secrets as stale, as when Secrets Manager cannot be read. */
-function stale<K extends FieldName>(loader: ConfigLoader<K>): ConfigLoader<K> {
-  const read = async () => ({ ...(await loader.read()), stale: true });
-  return Object.assign(async () => (await read()).config, { read });
 }
 
 /** Every metric the real handlers emit for a spread of requests: recorded, and as Powertools writes it. */
@@ -213,44 +208,35 @@ async function emittedMetrics() {
       config: stale(configLoader(FUNCTION_FIELDS.callEvents, callEnv)),
       allowUnsignedRequests: false,
     });
-    const post = (path: string, options: CallRequestOptions): APIGatewayProxyEventV2 =>
-      callEvent({ rawPath: path, routeKey: `POST ${path}`, ...options });
     for (const query of ['leg=number', 'leg=client', '']) {
       for (const status of [...DIAL_STATUSES, 'something-new']) {
-        await events(post('/api/v1/dial_status', { query, params: { DialCallStatus: status } }));
+        await events(webhookEvent('/api/v1/dial_status', { query, params: { DialCallStatus: status } }));
       }
     }
     for (const to of ['+14155552671', 'client:alice', '']) {
       for (const status of ['initiated', 'ringing', 'answered', ...LEG_STATUSES]) {
         const params = { CallStatus: status, CallDuration: '42', ...(to ? { To: to } : {}) };
-        await events(post('/api/v1/call_status', { params }));
+        await events(webhookEvent('/api/v1/call_status', { params }));
       }
     }
   } finally {
     write.mockRestore();
     vi.unstubAllEnvs();
   }
-  const powertools: MetricId[] = written
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((line) => line.includes('"_aws"'))
-    .flatMap((line) => {
-      const emf = JSON.parse(line) as Record<string, unknown> & {
-        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-      };
-      // A name counted twice in one invocation is one metric with two values: two data points.
-      const values = (name: string) => (Array.isArray(emf[name]) ? (emf[name] as unknown[]) : [emf[name]]);
-      return emf._aws.CloudWatchMetrics.flatMap((directive) =>
-        directive.Metrics.flatMap((metric) =>
-          values(metric.Name).flatMap(() =>
-            directive.Dimensions.map((names) => ({
-              namespace: directive.Namespace,
-              name: metric.Name,
-              dimensions: Object.fromEntries(names.map((n) => [n, String(emf[n])])),
-            })),
-          ),
+  const powertools: MetricId[] = emfDocuments(written).flatMap((emf) =>
+    emf._aws.CloudWatchMetrics.flatMap((directive) =>
+      directive.Metrics.flatMap((metric) =>
+        // A name counted twice in one invocation is one metric with two values: two data points.
+        emfValues(emf, metric.Name).flatMap(() =>
+          directive.Dimensions.map((names) => ({
+            namespace: directive.Namespace,
+            name: metric.Name,
+            dimensions: Object.fromEntries(names.map((n) => [n, String(emf[n])])),
+          })),
         ),
-      );
-    });
+      ),
+    ),
+  );
   return { recorded, powertools };
 }
 

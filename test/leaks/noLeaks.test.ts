@@ -45,10 +45,7 @@ beforeAll(async () => {
     SECRET_ID: 'voice/leaks',
     SECRETS_CACHE_TTL: '1',
     SECRETS_MAX_STALE: '2',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: store.url,
-    AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-    AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
-    AWS_REGION: 'us-east-1',
+    ...store.awsSdkEnv(),
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   });
   await runScenarios(good);

@@ -14,7 +14,7 @@ import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
-import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml } from '../call/harness.js';
+import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml, webhookEvent } from '../call/harness.js';
 import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
 import { startLocalGateway } from '../support/localGateway.js';
@@ -89,9 +89,7 @@ async function limitsService(settings: Env = {}) {
     /** Twilio's completed callback for the dialed leg of that call. */
     async completed(parentSid: string) {
       const response = await status(
-        callEvent({
-          rawPath: '/api/v1/call_status',
-          routeKey: 'POST /api/v1/call_status',
+        webhookEvent('/api/v1/call_status', {
           params: {
             CallSid: callSid(),
             ParentCallSid: parentSid,

@@ -7,12 +7,13 @@
  * error happened. The map is read only when an error is logged, never at import.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE_FILE, bundleFunction, PROJECT_ROOT } from '../../infra/bundling.js';
+import { BUNDLE_FILE, bundleFunction } from '../../infra/bundling.js';
 import { callEvent, POLICY_ENV } from '../call/harness.js';
 import { removeOutdirs, tempOutdir } from '../infra/stackFixture.js';
+import { sourceAt } from '../support/sourceLocation.js';
 
 interface LogLine {
   level: string;
@@ -82,17 +83,6 @@ function run(outdir: string) {
   return { lines, child, line };
 }
 
-/** The location's file and the text at its line and column, read from the real source file. */
-function source(location: string | undefined) {
-  const match = /^(?<path>(?:lib|functions)\/[\w.]+\.ts):(?<line>\d+):(?<column>\d+)(?: \((?<name>\w+)\))?$/.exec(
-    location ?? '',
-  );
-  if (!match?.groups) throw new Error(`not a location in our TypeScript source: ${location}`);
-  const { path = '', line = '', column = '' } = match.groups;
-  const text = readFileSync(join(PROJECT_ROOT, path), 'utf8').split('\n')[Number(line) - 1] ?? '';
-  return { path, text, at: text.slice(Number(column) - 1) };
-}
-
 let outdir: string;
 let mapped: ReturnType<typeof run>;
 
@@ -115,7 +105,7 @@ describe('make_call bundle, without --enable-source-maps', () => {
   it('the catch-all path (answerWithoutConfig) logs where the unexpected error was thrown: the signed URL’s split', () => {
     const failure = mapped.line('Configuration invalid');
     expect(failure).toMatchObject({ level: 'ERROR', reason: 'TypeError (unexpected)' });
-    const { path, text, at } = source(failure.location);
+    const { path, text, at } = sourceAt(failure.location);
     expect(path).toBe('lib/twilioSignature.ts');
     expect(text).toContain("request.headers['x-forwarded-proto']?.split(',')");
     expect(at.startsWith("split(',')")).toBe(true);
@@ -124,7 +114,7 @@ describe('make_call bundle, without --enable-source-maps', () => {
   it('an error the handler lets escape is logged once, with its location, before the runtime sees it', () => {
     const escaped = mapped.line('Invocation failed');
     expect(escaped).toMatchObject({ level: 'ERROR', reason: 'TypeError' });
-    const { path, text, at } = source(escaped.location);
+    const { path, text, at } = sourceAt(escaped.location);
     expect(path).toBe('lib/twilioWebhook.ts');
     expect(text).toContain('event.routeKey.split(');
     expect(at.startsWith("split(' ')")).toBe(true);

@@ -3,8 +3,6 @@
  * stacks it cannot use: it names a TypeScript file and line, prefers our own code, never
  * shows a message, never throws. Minified frames, as deployed: bundleErrors.test.ts.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callEvents from '../../functions/callEvents.js';
@@ -18,12 +16,11 @@ import { describeError } from '../../lib/log.js';
 import { noMetrics } from '../../lib/metrics.js';
 import { webhookRequest } from '../../lib/twilioWebhook.js';
 import { parseWebhookBody } from '../../lib/webhookBody.js';
-import { callEvent, POLICY_ENV } from '../call/harness.js';
+import { POLICY_ENV, webhookEvent } from '../call/harness.js';
 import { recordingLog } from '../support/recordingLog.js';
+import { sourceAt } from '../support/sourceLocation.js';
 import { authorizerRequest } from '../token/events.js';
 import { SETTINGS as TOKEN_SETTINGS } from '../token/settings.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
 
 const thrown = (run: () => unknown): unknown => {
   try {
@@ -34,26 +31,17 @@ const thrown = (run: () => unknown): unknown => {
   throw new Error('did not throw');
 };
 
-/** `path:line:column` and the text of that line in the real file. */
-function located(location: string | undefined) {
-  const match = /^(?<path>[^:]+\.ts):(?<line>\d+):(?<column>\d+)/.exec(location ?? '');
-  if (!match?.groups) throw new Error(`not a TypeScript location: ${location}`);
-  const { path = '', line = '', column = '' } = match.groups;
-  const text = readFileSync(join(ROOT, path), 'utf8').split('\n')[Number(line) - 1] ?? '';
-  return { path, text, at: text.slice(Number(column) - 1) };
-}
-
 describe('errorLocation on .ts frames', () => {
   it('names the line of a test file that threw, project-relative', () => {
     const error = new Error('boom'); // this line, at `new`
-    const { path, at } = located(errorLocation(error));
+    const { path, at } = sourceAt(errorLocation(error));
     expect(path).toBe('test/observability/errorLocation.test.ts');
     expect(at).toBe("new Error('boom'); // this line, at `new`");
   });
 
   it('prefers our own code in lib/ to the test that called it', () => {
     const error = thrown(() => webhookRequest({} as never));
-    const { path, at } = located(errorLocation(error));
+    const { path, at } = sourceAt(errorLocation(error));
     expect(path).toBe('lib/twilioWebhook.ts');
     expect(at).toMatch(/^split\(/); // `event.routeKey.split(…)` on an event with no routeKey
   });
@@ -63,7 +51,7 @@ describe('errorLocation on .ts frames', () => {
       parseWebhookBody({ body: {} as never, isBase64Encoded: false, contentType: 'application/x-www-form-urlencoded' }),
     );
     expect((error as Error).stack?.split('\n')[1]).toContain('node:');
-    const { path, text } = located(errorLocation(error));
+    const { path, text } = sourceAt(errorLocation(error));
     expect(path).toBe('lib/webhookBody.ts');
     expect(text).toContain('Buffer.byteLength(body');
   });
@@ -101,7 +89,7 @@ describe('errorLocation on .ts frames', () => {
 describe('handlers log where an unexpected error was thrown (and only then)', () => {
   const deps = () => ({ log: recordingLog(), alert: async () => undefined, metrics: noMetrics });
   const post = (path: string) => {
-    const event = callEvent({ rawPath: path, routeKey: `POST ${path}`, params: { CallStatus: 'completed' } });
+    const event = webhookEvent(path, { params: { CallStatus: 'completed' } });
     return { ...event, headers: { ...event.headers, 'x-forwarded-proto': 1 as never } };
   };
 
@@ -123,7 +111,7 @@ describe('handlers log where an unexpected error was thrown (and only then)', ()
       expect(response.statusCode).toBe(status);
       const failure = d.log.entries.find((e) => e.message === 'Configuration invalid');
       expect(failure?.attributes?.reason).toBe('TypeError (unexpected)');
-      const { path: file, at } = located(failure?.attributes?.location as string);
+      const { path: file, at } = sourceAt(failure?.attributes?.location as string);
       expect(file).toBe('lib/twilioSignature.ts');
       expect(at).toMatch(/^split\(/);
     },
@@ -148,7 +136,7 @@ describe('handlers log where an unexpected error was thrown (and only then)', ()
     expect(d.log.entries.map((e) => [e.level, e.message, e.attributes?.reason])).toEqual([
       ['error', 'Invocation failed', 'TypeError'],
     ]);
-    const { path, text } = located(d.log.entries[0]?.attributes?.location as string);
+    const { path, text } = sourceAt(d.log.entries[0]?.attributes?.location as string);
     expect(path).toBe('functions/callToken.ts');
     expect(text).toContain('event.requestContext.authorizer');
   });

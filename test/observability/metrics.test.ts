@@ -3,20 +3,19 @@
  * Powertools sink's embedded-metric-format lines are captured from stdout and read back as
  * CloudWatch would: which metrics each line holds, with which dimensions, how many values.
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callEvents from '../../functions/callEvents.js';
 import * as callToken from '../../functions/callToken.js';
 import * as makeCall from '../../functions/makeCall.js';
 import { makeCallConfig } from '../../lib/callWebhook.js';
-import type { FieldName } from '../../lib/config.js';
-import { type ConfigLoader, configLoader } from '../../lib/functionConfig.js';
+import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { METRIC, METRICS_NAMESPACE } from '../../lib/metricNames.js';
 import { type MetricSink, powertoolsMetrics } from '../../lib/metrics.js';
 import { createReporter } from '../../lib/reporter.js';
-import { type CallRequestOptions, callEvent, POLICY_ENV } from '../call/harness.js';
+import { callEvent, POLICY_ENV, webhookEvent } from '../call/harness.js';
+import { emfDocuments, emfValues, stale } from '../support/metrics.js';
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { authorizerRequest, callTokenEventWithQuery } from '../token/events.js';
@@ -46,34 +45,23 @@ afterEach(() => {
 
 /** Every EMF line written so far, as CloudWatch reads it. */
 function emfLines(): EmfLine[] {
-  return written
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((line) => line.includes('"_aws"'))
-    .map((line) => {
-      const emf = JSON.parse(line) as Record<string, unknown> & {
-        _aws: {
-          CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
-        };
-      };
-      const [directive] = emf._aws.CloudWatchMetrics;
-      if (!directive || emf._aws.CloudWatchMetrics.length !== 1) throw new Error(`unexpected EMF ${line}`);
-      expect(directive.Namespace).toBe(METRICS_NAMESPACE);
-      const [names = [], ...others] = directive.Dimensions;
-      expect(others).toEqual([]); // one dimension set a line: each metric has exactly these dimensions
-      const dimensions = Object.fromEntries(names.map((name) => [name, String(emf[name])]));
-      return {
-        dimensionSets: directive.Dimensions,
-        metrics: directive.Metrics.map((metric) => {
-          const value = emf[metric.Name];
-          return {
-            name: metric.Name,
-            unit: metric.Unit,
-            dimensions,
-            values: (Array.isArray(value) ? value : [value]) as number[],
-          };
-        }),
-      };
-    });
+  return emfDocuments(written).map((emf) => {
+    const [directive] = emf._aws.CloudWatchMetrics;
+    if (!directive || emf._aws.CloudWatchMetrics.length !== 1) throw new Error(`unexpected EMF ${JSON.stringify(emf)}`);
+    expect(directive.Namespace).toBe(METRICS_NAMESPACE);
+    const [names = [], ...others] = directive.Dimensions;
+    expect(others).toEqual([]); // one dimension set a line: each metric has exactly these dimensions
+    const dimensions = Object.fromEntries(names.map((name) => [name, String(emf[name])]));
+    return {
+      dimensionSets: directive.Dimensions,
+      metrics: directive.Metrics.map((metric) => ({
+        name: metric.Name,
+        unit: metric.Unit,
+        dimensions,
+        values: emfValues(emf, metric.Name) as number[],
+      })),
+    };
+  });
 }
 
 /** The metrics written, one entry per data point: `Name{dimensions} = value`. */
@@ -82,12 +70,6 @@ const dataPoints = () =>
     .flatMap((line) => line.metrics)
     .flatMap((m) => m.values.map((value) => `${m.name}${JSON.stringify(m.dimensions)}=${value}`))
     .sort();
-
-/** A loader that reports its (good) secrets as stale, as when Secrets Manager cannot be read. */
-function stale<K extends FieldName>(loader: ConfigLoader<K>): ConfigLoader<K> {
-  const read = async () => ({ ...(await loader.read()), stale: true });
-  return Object.assign(async () => (await read()).config, { read });
-}
 
 /** The real sink, with its flushes counted. */
 function countedFlushes() {
@@ -203,9 +185,7 @@ describe('handlers write their metrics once per invocation, each metric with exa
       config: stale(configLoader(FUNCTION_FIELDS.callEvents, POLICY_ENV)),
       allowUnsignedRequests: false,
     });
-    const path = '/api/v1/dial_status';
-    const options: CallRequestOptions = { query: 'leg=number', params: { DialCallStatus: 'busy' } };
-    const event: APIGatewayProxyEventV2 = callEvent({ rawPath: path, routeKey: `POST ${path}`, ...options });
+    const event = webhookEvent('/api/v1/dial_status', { query: 'leg=number', params: { DialCallStatus: 'busy' } });
 
     const response = await handler(event);
 

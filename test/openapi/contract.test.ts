@@ -26,7 +26,7 @@ import {
 import { callStatusFailure, dialOutcomeTwiml, dialStatusFailure } from '../../lib/statusWebhooks.js';
 import { ApiContract, apiContract, checkResponse, OPENAPI_PATH } from '../support/apiContract.js';
 import { type RunningGateway, startLocalGateway } from '../support/localGateway.js';
-import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
 
 const CALL_TOKEN = '/api/v1/call_token';
 const MAKE_CALL = '/api/v1/make_call';
@@ -534,16 +534,7 @@ describe('the real local gateway when something of ours fails', () => {
   });
 
   describe('the secret store cannot be read', () => {
-    let endpoint: SecretsManagerEndpoint;
-    let restore: () => void;
-    beforeAll(async () => {
-      endpoint = await startSecretsManagerEndpoint({ error: 'AccessDeniedException', status: 400 });
-      restore = endpoint.useForAwsSdk();
-    });
-    afterAll(async () => {
-      restore();
-      await endpoint.close();
-    });
+    useSecretsManagerEndpoint({ error: 'AccessDeniedException', status: 400 });
 
     it('call_token 503 with Retry-After (a stand-in authorizer lets the request reach the function)', async () => {
       const gateway = await startLocalGateway(

@@ -10,12 +10,7 @@ import {
   createCallLimitsTable as createTable,
   startDynalite as startServer,
 } from '../../infra/local/localDynamo.js';
-
-/** What the SDK needs to talk to dynalite, which accepts any credentials. */
-export const DUMMY_AWS = {
-  credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-access-key' },
-  region: 'us-east-1',
-} as const;
+import { DUMMY_AWS, DUMMY_AWS_ENV } from './dummyAws.js';
 
 export interface DynaliteServer {
   /** `http://127.0.0.1:<port>`: for `endpoint`, or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -35,12 +30,7 @@ export function createCallLimitsTable(endpoint: string, name: string): Promise<C
 
 /** The environment that points the AWS SDK at `endpoint`, dynalite's dummy credentials with it. */
 export function awsSdkEnvFor(endpoint: string): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_ACCESS_KEY_ID: DUMMY_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: DUMMY_AWS.credentials.secretAccessKey,
-    AWS_REGION: DUMMY_AWS.region,
-  };
+  return { AWS_ENDPOINT_URL_DYNAMODB: endpoint, ...DUMMY_AWS_ENV };
 }
 
 /** A table as DynamoDB describes it, read through the SDK from outside the code under test. */

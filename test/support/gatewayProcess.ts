@@ -28,13 +28,22 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
+/** `npm start` in its own process group, so that stopProcessGroup stops npm, tsx and node together. */
+export function spawnNpmStart(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Stops the process group `child` leads (SIGTERM) and waits for it to exit; nothing once it has exited. */
+export async function stopProcessGroup(child: ChildProcess | undefined): Promise<void> {
+  const pid = child?.pid;
+  if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-pid, 'SIGTERM');
+  await exited;
+}
+
 export async function startGatewayProcess(extra: Record<string, string>, timeoutMs = 20_000): Promise<GatewayProcess> {
-  const child: ChildProcess = spawn('npm', ['start'], {
-    cwd: REPO,
-    env: cleanEnv({ PORT: '0', ...extra }),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnNpmStart(cleanEnv({ PORT: '0', ...extra }));
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -43,12 +52,7 @@ export async function startGatewayProcess(extra: Record<string, string>, timeout
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
-  const stop = async () => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGTERM');
-    await exited;
-  };
+  const stop = () => stopProcessGroup(child);
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`npm start printed no banner in ${timeoutMs} ms:\n${stdout}${stderr}`)),

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
+import { DUMMY_AWS_ENV } from './dummyAws.js';
 
 export type SecretBehaviour =
   | { secretString: string }
@@ -20,9 +21,9 @@ export interface SecretsManagerEndpoint {
   /** What the next requests get; change it between calls. */
   behaviour: SecretBehaviour;
   requests: { target: string | undefined; secretId: unknown }[];
-  /** Resolves once every request so far has been answered ('hang' ones excepted). */
-  idle(): Promise<void>;
-  /** Points the AWS SDK at this endpoint with dummy credentials; returns a function that undoes it. */
+  /** The environment that points the AWS SDK at this endpoint, with dummy credentials: for a child process. */
+  awsSdkEnv(): Record<string, string>;
+  /** Points this process's AWS SDK at this endpoint with dummy credentials; returns a function that undoes it. */
   useForAwsSdk(): () => void;
   close(): Promise<void>;
 }
@@ -30,12 +31,7 @@ export interface SecretsManagerEndpoint {
 /** The endpoint, not yet listening: `listen()` gives it its URL. */
 function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpoint & { listen(): Promise<void> } {
   const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint & { listen(): Promise<void> };
-  let pending = 0;
   const server = createServer(async (request, response) => {
-    pending += 1;
-    response.on('close', () => {
-      pending -= 1;
-    });
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
@@ -47,11 +43,7 @@ function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpo
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       current = answer;
     }
-    if (current === 'hang') {
-      pending -= 1;
-      response.removeAllListeners('close');
-      return;
-    }
+    if (current === 'hang') return;
     if ('raw' in current) {
       response.writeHead(current.status, { 'content-type': 'text/html' }).end(current.raw);
       return;
@@ -80,18 +72,11 @@ function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpo
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     endpoint.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
-  endpoint.idle = async () => {
-    while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 2));
-  };
+  endpoint.awsSdkEnv = () => ({ AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url, ...DUMMY_AWS_ENV });
   endpoint.useForAwsSdk = () => {
-    const names = ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
-    const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
-      AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
-      AWS_SECRET_ACCESS_KEY: 'local-test-secret-access-key',
-      AWS_REGION: 'us-east-1',
-    });
+    const env = endpoint.awsSdkEnv();
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, env);
     return () => {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
