@@ -54,7 +54,8 @@ export function createHandler(deps: CallEventsDeps) {
       const table = loaded.config.CALL_LIMITS_TABLE;
       if (answered.release && table) {
         // A slot not freed here expires by itself; a failure costs the caller a wait, never a 5xx to Twilio.
-        await within(storeFor(table).release(answered.release), CALL_LIMITS_TIMEOUT_MS).catch((error: unknown) =>
+        const { callSid, userId } = answered.release;
+        await within(storeFor(table).release(callSid, userId), CALL_LIMITS_TIMEOUT_MS).catch((error: unknown) =>
           report.capped('release-failed', 'warn', 'Concurrent-call slot not released', {
             reason: error instanceof Error ? error.name : 'unknown error',
           }),

@@ -1,21 +1,26 @@
 /**
- * The call-limits store: the steps of lib/callLimits.ts applied to one DynamoDB table with
- * single-item conditional writes (never a read followed by a write), so concurrent calls
- * cannot both take the last unit of a limit. A refused step undoes the steps before it. The
- * steps run one after another (run together, a call refused by one limit holds units of the
- * others meanwhile and turns calls away that fit: the concurrency test dials fewer than the
- * limit); only the write recording a call's slot, which decides nothing, overlaps the next.
- * The DynamoDB client is loaded on the first check only: the authorizer and call_token never
- * load it, nor does a make_call that routes to a message.
+ * The call-limits store: the steps of lib/callLimits.ts applied to one DynamoDB table, each
+ * step one conditional `UpdateItem` (never a read followed by a write), so concurrent calls
+ * cannot both take the last unit of a limit. A dialed phone call costs two round trips, one
+ * after the other: the caller's item (slot, hour, day), then the service's minute. Only a
+ * refused write reads the item back, to say which limit refused it (or to free slots whose
+ * calls outlived the longest call, and try again); a refused step undoes the steps before
+ * it. Releasing a slot is one write to the caller's item. The DynamoDB client is loaded on
+ * the first check only: the authorizer and call_token never load it, nor does a make_call
+ * that routes to a message.
  */
 import {
   answerWithLimits,
   type LimitedCall,
+  type LimitItem,
   type LimitName,
   type LimitOutcome,
   type LimitSettings,
   type LimitStep,
   limitSteps,
+  phoneItemKey,
+  refusalOf,
+  slotExpiry,
 } from './callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
 import { withDeadline } from './deadline.js';
@@ -25,19 +30,100 @@ import type { WebhookAnswer } from './twilioWebhook.js';
 export interface CallLimitStore {
   /** Applies the steps; says which limit refused the call, if one did. Throws when the store fails. */
   take(steps: readonly LimitStep[], nowMs: number): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
-  /** Frees the concurrent-call slot `callSid` holds, if any. */
-  release(callSid: string): Promise<void>;
+  /** Frees the concurrent-call slot call `callSid` of caller `userId` holds, if it still does. */
+  release(callSid: string, userId: string): Promise<void>;
 }
 
-type Client = {
-  send(command: unknown): Promise<{ Item?: Record<string, { S?: string }> }>;
-};
+type Value = { S?: string; N?: string; SS?: string[] };
+type Client = { send(command: unknown): Promise<{ Item?: Record<string, Value> }> };
 type Sdk = typeof import('@aws-sdk/client-dynamodb');
 
 const { partitionKey: PK, ttlAttribute: TTL } = CALL_LIMITS_TABLE_SCHEMA;
+/** The attribute of a caller's phone item holding the CallSids of its calls in progress (a string set). */
+const SLOTS = 'slots';
 const key = (value: string) => ({ [PK]: { S: value } });
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
+/** Tries of one step whose refusal the item read back does not explain (it changed meanwhile). */
+const MAX_TRIES = 3;
+
+type Clauses = Record<'ADD' | 'SET' | 'DELETE' | 'REMOVE', string[]>;
+/** `ADD a, b SET c …`: the clauses that have actions, in DynamoDB's syntax. */
+const updateExpression = (clauses: Clauses) =>
+  Object.entries(clauses)
+    .filter(([, actions]) => actions.length > 0)
+    .map(([clause, actions]) => `${clause} ${actions.join(', ')}`)
+    .join(' ');
+
+/** What gives back the slots of these calls: out of the set, their expiry removed. */
+function freeing(callSids: string[]) {
+  return {
+    names: { '#slots': SLOTS, ...Object.fromEntries(callSids.map((callSid, i) => [`#x${i}`, slotExpiry(callSid)])) },
+    values: { ':free': { SS: callSids } },
+    clauses: { DELETE: ['#slots :free'], REMOVE: callSids.map((_, i) => `#x${i}`) },
+  };
+}
+
+/** The one write of a step: its counters up (or down, to undo), its slot taken (or given back). */
+function stepUpdate(step: LimitStep, by: 1 | -1) {
+  const names: Record<string, string> = {};
+  const values: Record<string, Value> = {};
+  const clauses: Clauses = { ADD: [], SET: [], DELETE: [], REMOVE: [] };
+  const conditions: string[] = [];
+  step.counters.forEach((counter, i) => {
+    names[`#c${i}`] = counter.attribute;
+    values[':by'] = { N: String(by) };
+    clauses.ADD.push(`#c${i} :by`);
+    if (by === 1 && counter.limit !== undefined) {
+      values[`:l${i}`] = { N: String(counter.limit) };
+      conditions.push(`(attribute_not_exists(#c${i}) OR #c${i} < :l${i})`);
+    }
+  });
+  if (step.slot && by === 1) {
+    Object.assign(names, { '#slots': SLOTS, '#slot': slotExpiry(step.slot.callSid) });
+    Object.assign(values, {
+      ':slot': { SS: [step.slot.callSid] },
+      ':slotExpires': { N: String(step.slot.expiresAt) },
+      ':slots': { N: String(step.slot.limit) },
+    });
+    clauses.ADD.push('#slots :slot');
+    clauses.SET.push('#slot = :slotExpires');
+    conditions.push('(attribute_not_exists(#slots) OR size(#slots) < :slots)');
+  } else if (step.slot) {
+    const free = freeing([step.slot.callSid]);
+    Object.assign(names, free.names);
+    Object.assign(values, free.values);
+    clauses.DELETE.push(...free.clauses.DELETE);
+    clauses.REMOVE.push(...free.clauses.REMOVE);
+  }
+  if (by === 1) {
+    names['#ttl'] = TTL;
+    values[':ttl'] = { N: String(step.expiresAt) };
+    clauses.SET.push('#ttl = :ttl');
+    step.ended.forEach((attribute, i) => {
+      names[`#e${i}`] = attribute;
+      clauses.REMOVE.push(`#e${i}`);
+    });
+  }
+  return {
+    Key: key(step.key),
+    UpdateExpression: updateExpression(clauses),
+    ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** An item as read back, for refusalOf. */
+function limitItem(item: Record<string, Value> | undefined): LimitItem {
+  const counts: Record<string, number> = {};
+  for (const [name, value] of Object.entries(item ?? {})) if (value.N !== undefined) counts[name] = Number(value.N);
+  const slots = (item?.[SLOTS]?.SS ?? []).map((callSid) => ({
+    callSid,
+    expiresAt: counts[slotExpiry(callSid)] ?? 0,
+  }));
+  return { counts, slots };
+}
 
 /** One per table and container; the SDK is imported on first use. */
 export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitStore {
@@ -52,125 +138,68 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     }));
     return loaded;
   };
-
-  const count = async (step: Extract<LimitStep, { op: 'count' }>, by: 1 | -1) => {
+  const update = async (input: Record<string, unknown>) => {
     const { sdk, client } = await load();
-    await client.send(
-      new sdk.UpdateItemCommand({
-        TableName: table,
-        Key: key(step.key),
-        UpdateExpression: 'ADD n :by SET #ttl = if_not_exists(#ttl, :ttl)',
-        ...(by === 1 && step.limit !== undefined
-          ? { ConditionExpression: 'attribute_not_exists(n) OR n < :limit' }
-          : {}),
-        ExpressionAttributeNames: { '#ttl': TTL },
-        ExpressionAttributeValues: {
-          ':by': { N: String(by) },
-          ':ttl': { N: String(step.expiresAt) },
-          ...(by === 1 && step.limit !== undefined ? { ':limit': { N: String(step.limit) } } : {}),
-        },
-      }),
-    );
+    return client.send(new sdk.UpdateItemCommand({ TableName: table, ...input } as never));
   };
-
-  /**
-   * The first slot that is free or whose holder has outlived the longest call; undefined when
-   * none is. `indexed` records which slot the call holds (its completed callback knows only
-   * the call): an unconditional write, sent without waiting so that it overlaps the next step.
-   */
-  const takeSlot = async (step: Extract<LimitStep, { op: 'slot' }>, nowMs: number) => {
-    const { sdk, client } = await load();
-    for (const slot of step.keys) {
-      try {
-        await client.send(
-          new sdk.PutItemCommand({
-            TableName: table,
-            Item: { ...key(slot), callSid: { S: step.callSid }, [TTL]: { N: String(step.expiresAt) } },
-            ConditionExpression: 'attribute_not_exists(#pk) OR #ttl < :now',
-            ExpressionAttributeNames: { '#pk': PK, '#ttl': TTL },
-            ExpressionAttributeValues: { ':now': { N: String(Math.floor(nowMs / 1000)) } },
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error)) continue;
-        throw error;
-      }
-      const indexed = client.send(
-        new sdk.PutItemCommand({
-          TableName: table,
-          Item: { ...key(`call#${step.callSid}`), slot: { S: slot }, [TTL]: { N: String(step.expiresAt) } },
-        }),
-      );
-      indexed.catch(() => undefined); // awaited by take(); never an unhandled rejection meanwhile
-      return { slot, indexed };
-    }
-    return undefined;
-  };
-
-  const freeSlot = async (slot: string, callSid: string) => {
-    const { sdk, client } = await load();
+  /** Frees slots of an item that exists: a release never creates one (it would never expire). */
+  const freeSlots = async (itemKey: string, callSids: string[]) => {
+    const free = freeing(callSids);
     try {
-      await client.send(
-        new sdk.DeleteItemCommand({
-          TableName: table,
-          Key: key(slot),
-          ConditionExpression: 'callSid = :sid',
-          ExpressionAttributeValues: { ':sid': { S: callSid } },
-        }),
-      );
+      await update({
+        Key: key(itemKey),
+        UpdateExpression: updateExpression({ ADD: [], SET: [], ...free.clauses }),
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { ...free.names, '#pk': PK },
+        ExpressionAttributeValues: free.values,
+      });
     } catch (error) {
-      if (!isConditionFailure(error)) throw error; // another call holds it now
+      if (!isConditionFailure(error)) throw error;
     }
-    await client.send(new sdk.DeleteItemCommand({ TableName: table, Key: key(`call#${callSid}`) }));
+  };
+
+  /** One step: taken, or the limit that refused it. */
+  const apply = async (step: LimitStep, nowMs: number): Promise<LimitName | undefined> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        await update(stepUpdate(step, 1));
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const { sdk, client } = await load();
+      const read = await client.send(
+        new sdk.GetItemCommand({ TableName: table, Key: key(step.key), ConsistentRead: true }),
+      );
+      const refusal = refusalOf(step, limitItem(read.Item), nowMs);
+      if (refusal && 'limit' in refusal) return refusal.limit;
+      // Still unexplained after MAX_TRIES: calls of this caller race; refuse rather than let one through uncounted.
+      if (tries === MAX_TRIES) return step.slot?.name ?? step.counters[0]?.name;
+      if (refusal) await freeSlots(step.key, refusal.expired);
+    }
   };
 
   return {
     async take(steps, nowMs) {
-      const done: { step: LimitStep; slot?: string }[] = [];
-      // Index writes still in flight; every one has settled before take() answers or undoes.
-      const pending: Promise<unknown>[] = [];
-      const settle = () => Promise.all(pending);
-      const undo = () =>
-        Promise.allSettled(
-          done.map(({ step, slot }) =>
-            step.op === 'count' ? count(step, -1) : slot ? freeSlot(slot, step.callSid) : Promise.resolve(),
-          ),
-        );
-      const refuse = async (limit: LimitName) => {
-        await Promise.allSettled(pending);
-        await undo();
-        return { allowed: false as const, limit };
-      };
+      const done: LimitStep[] = [];
       try {
         for (const step of steps) {
-          if (step.op === 'slot') {
-            const taken = await takeSlot(step, nowMs);
-            if (!taken) return await refuse(step.name);
-            done.push({ step, slot: taken.slot });
-            pending.push(taken.indexed);
-            continue;
+          const refused = await apply(step, nowMs);
+          if (refused) {
+            await Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
+            return { allowed: false, limit: refused };
           }
-          try {
-            await count(step, 1);
-          } catch (error) {
-            if (!isConditionFailure(error)) throw error;
-            return await refuse(step.name);
-          }
-          done.push({ step });
+          done.push(step);
         }
-        await settle();
       } catch (error) {
-        void Promise.allSettled(pending).then(undo);
+        void Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
         throw error;
       }
       return { allowed: true };
     },
 
-    async release(callSid) {
-      const { sdk, client } = await load();
-      const found = await client.send(new sdk.GetItemCommand({ TableName: table, Key: key(`call#${callSid}`) }));
-      const slot = found.Item?.slot?.S;
-      if (slot) await freeSlot(slot, callSid);
+    release(callSid, userId) {
+      return freeSlots(phoneItemKey(userId), [callSid]);
     },
   };
 }

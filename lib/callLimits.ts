@@ -29,80 +29,140 @@ export interface LimitedCall {
   callSid: string;
 }
 
-export type LimitStep =
-  /** Add one to a counter; with `limit`, only while it is below it. */
-  | { op: 'count'; key: string; limit?: number; expiresAt: number; name: LimitName }
-  /** Take one of these slots (free, or expired) for this call. */
-  | { op: 'slot'; keys: string[]; callSid: string; expiresAt: number; name: 'phone-concurrent' };
+/** One counter in a limit item: one is added per call, while it is below `limit` (none: never refused). */
+export interface LimitCounter {
+  attribute: string;
+  limit?: number;
+  name: LimitName;
+}
+
+/**
+ * One item's share of a call, applied as one conditional write: every counter takes one and
+ * the slot is taken, or nothing changes. The phone limits of a caller (calls in progress, the
+ * hour, the day) share one item, so that a call refused by one of them holds nothing of the
+ * others even for a moment: 100 concurrent calls dial exactly the limit.
+ */
+export interface LimitStep {
+  key: string;
+  counters: LimitCounter[];
+  /** One of the item's `limit` slots for calls in progress, while fewer unexpired are held. */
+  slot?: Slot & { limit: number; name: 'phone-concurrent' };
+  /** Counters of windows that have ended, removed by the same write so that the item does not grow. */
+  ended: string[];
+  expiresAt: number;
+}
 
 /** A slot outlives the longest call by this much when no completed callback releases it. */
 export const SLOT_MARGIN_SECONDS = 300;
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
+const WINDOW = {
+  minute: { length: 60, label: 16 },
+  hour: { length: 3600, label: 13 },
+  day: { length: 86_400, label: 10 },
+} as const;
 /** The window a time falls in, as text for a key, and when the window ends (epoch seconds). */
-function windowOf(nowMs: number, unit: 'minute' | 'hour' | 'day') {
-  const iso = new Date(nowMs).toISOString();
-  const length = { minute: 60, hour: 3600, day: 86_400 }[unit];
+function windowOf(nowMs: number, unit: keyof typeof WINDOW) {
+  const { length, label } = WINDOW[unit];
   const start = Math.floor(seconds(nowMs) / length) * length;
-  return { label: iso.slice(0, { minute: 16, hour: 13, day: 10 }[unit]), end: start + length };
+  return { label: new Date(start * 1000).toISOString().slice(0, label), end: start + length };
 }
+/** The labels of the `count` windows before the one `nowMs` falls in. */
+const windowsBefore = (nowMs: number, unit: keyof typeof WINDOW, count: number) =>
+  Array.from({ length: count }, (_, i) => windowOf(nowMs - (i + 1) * WINDOW[unit].length * 1000, unit).label);
+
+/** The attribute of a caller's phone item that counts the calls of one hour, and of one day. */
+export const hourCounter = (label: string) => `h#${label}`;
+export const dayCounter = (label: string) => `d#${label}`;
+/** The key of a caller's phone item: their calls in progress and their hour and day counters. */
+export const phoneItemKey = (userId: string) => `u#${userId}#phone`;
+/** A call in progress: a phone item holds its CallSid in a set and when it expires in `slotExpiry(callSid)`. */
+export interface Slot {
+  callSid: string;
+  expiresAt: number;
+}
+export const slotExpiry = (callSid: string) => `slot#${callSid}`;
 
 /**
- * The steps for one call, most likely to refuse first, the service-wide breaker last (a
- * caller refused on their own limits does not use the service's budget). Support calls are
- * counted and never refused; app-user calls have their own hourly limit only. Counters
- * expire a window after theirs ends, so a late retry still sees them.
+ * The steps for one call, in order, the service-wide breaker last (a caller refused on their
+ * own limits does not use the service's budget). Support calls are counted and never
+ * refused; app-user calls have their own hourly limit only. Counters expire a window after
+ * theirs ends, so a late retry still sees them; a caller's phone item lives as long as its
+ * day counter or its latest slot. Its counters of the previous day (24 hours and the day)
+ * go with each write: only a caller whose calls are more than a day apart leaves one of
+ * each behind, until the item expires.
  */
 export function limitSteps(call: LimitedCall, nowMs: number, settings: LimitSettings): LimitStep[] {
   const hour = windowOf(nowMs, 'hour');
   const day = windowOf(nowMs, 'day');
   const minute = windowOf(nowMs, 'minute');
-  const user = `u#${call.userId}`;
   if (call.leg === 'client') {
     return [
       {
-        op: 'count',
-        key: `${user}#client-hour#${hour.label}`,
-        limit: settings.MAX_CLIENT_CALLS_PER_HOUR,
+        key: `u#${call.userId}#client-hour#${hour.label}`,
+        counters: [{ attribute: 'n', limit: settings.MAX_CLIENT_CALLS_PER_HOUR, name: 'client-hour' }],
+        ended: [],
         expiresAt: hour.end + 3600,
-        name: 'client-hour',
       },
     ];
   }
   const limited = call.leg === 'number';
-  const counters: LimitStep[] = [
-    {
-      op: 'count',
-      key: `${user}#phone-hour#${hour.label}`,
-      ...(limited ? { limit: settings.MAX_PHONE_CALLS_PER_HOUR } : {}),
-      expiresAt: hour.end + 3600,
-      name: 'phone-hour',
-    },
-    {
-      op: 'count',
-      key: `${user}#phone-day#${day.label}`,
-      ...(limited ? { limit: settings.MAX_PHONE_CALLS_PER_DAY } : {}),
-      expiresAt: day.end + 86_400,
-      name: 'phone-day',
-    },
-    {
-      op: 'count',
-      key: `service#phone-minute#${minute.label}`,
-      ...(limited ? { limit: settings.MAX_PHONE_CALLS_PER_MINUTE } : {}),
-      expiresAt: minute.end + 60,
-      name: 'phone-minute',
-    },
-  ];
-  if (!limited) return counters;
-  const slots = Array.from({ length: settings.MAX_CONCURRENT_PHONE_CALLS }, (_, i) => `${user}#phone-active#${i}`);
-  const slot: LimitStep = {
-    op: 'slot',
-    keys: slots,
-    callSid: call.callSid,
-    expiresAt: seconds(nowMs) + settings.TWILIO_CALL_TIME_LIMIT + SLOT_MARGIN_SECONDS,
-    name: 'phone-concurrent',
+  const limit = (value: number) => (limited ? { limit: value } : {});
+  const slotExpires = seconds(nowMs) + settings.TWILIO_CALL_TIME_LIMIT + SLOT_MARGIN_SECONDS;
+  const caller: LimitStep = {
+    key: phoneItemKey(call.userId),
+    counters: [
+      { attribute: hourCounter(hour.label), ...limit(settings.MAX_PHONE_CALLS_PER_HOUR), name: 'phone-hour' },
+      { attribute: dayCounter(day.label), ...limit(settings.MAX_PHONE_CALLS_PER_DAY), name: 'phone-day' },
+    ],
+    ...(limited
+      ? {
+          slot: {
+            callSid: call.callSid,
+            expiresAt: slotExpires,
+            limit: settings.MAX_CONCURRENT_PHONE_CALLS,
+            name: 'phone-concurrent' as const,
+          },
+        }
+      : {}),
+    ended: [...windowsBefore(nowMs, 'hour', 24).map(hourCounter), dayCounter(windowsBefore(nowMs, 'day', 1)[0] ?? '')],
+    expiresAt: Math.max(day.end + 86_400, limited ? slotExpires : 0),
   };
-  return [slot, ...counters];
+  const breaker: LimitStep = {
+    key: `service#phone-minute#${minute.label}`,
+    counters: [{ attribute: 'n', ...limit(settings.MAX_PHONE_CALLS_PER_MINUTE), name: 'phone-minute' }],
+    ended: [],
+    expiresAt: minute.end + 60,
+  };
+  return [caller, breaker];
+}
+
+/** An item as the store read it back: its counters, and its slots (no expiry read: expired). */
+export interface LimitItem {
+  counts: Record<string, number>;
+  slots: Slot[];
+}
+
+/**
+ * Why a step's write was refused, from the item read back after it: the first limit it is
+ * at (calls in progress, then the hour, then the day); else the expired slots to free before
+ * trying again; else nothing (the item changed in between: try again).
+ */
+export function refusalOf(
+  step: LimitStep,
+  item: LimitItem,
+  nowMs: number,
+): { limit: LimitName } | { expired: string[] } | undefined {
+  const live = item.slots.filter((slot) => slot.expiresAt >= seconds(nowMs));
+  if (step.slot && live.length >= step.slot.limit) return { limit: step.slot.name };
+  const full = step.counters.find(
+    (counter) => counter.limit !== undefined && (item.counts[counter.attribute] ?? 0) >= counter.limit,
+  );
+  if (full) return { limit: full.name };
+  if (step.slot && live.length < item.slots.length) {
+    return { expired: item.slots.filter((slot) => !live.includes(slot)).map((slot) => slot.callSid) };
+  }
+  return undefined;
 }
 
 /** What the store says about a call. */

@@ -3,7 +3,7 @@
  * CDK stack and the local gateway's in-memory DynamoDB, so the three cannot drift.
  */
 export const CALL_LIMITS_TABLE_SCHEMA = {
-  /** The partition key (string): the counter, slot or call the item is. No sort key. */
+  /** The partition key (string): the caller's phone limits, or the window counter, the item is. No sort key. */
   partitionKey: 'pk',
   /** Epoch seconds after which DynamoDB's TTL deletes the item (counters outlive their window). */
   ttlAttribute: 'expiresAt',
@@ -13,9 +13,4 @@ export const CALL_LIMITS_TABLE_SCHEMA = {
 export const LOCAL_CALL_LIMITS_TABLE = 'voice-call-limits';
 
 /** The DynamoDB actions the store uses: what the functions' IAM policy allows, and nothing else. */
-export const CALL_LIMITS_ACTIONS = [
-  'dynamodb:UpdateItem',
-  'dynamodb:PutItem',
-  'dynamodb:GetItem',
-  'dynamodb:DeleteItem',
-] as const;
+export const CALL_LIMITS_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:GetItem'] as const;

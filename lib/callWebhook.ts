@@ -11,7 +11,7 @@ import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
 import { twiml } from './httpResponses.js';
 import { type DECISIONS, METRIC } from './metricNames.js';
-import { ROUTE_PATHS } from './routePaths.js';
+import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
   publicBaseUrl,
   repeatedParams,
@@ -91,13 +91,19 @@ export function makeCallConfig(env: Env) {
   return configLoader(FUNCTION_FIELDS.makeCall, env, { check: dialPolicyProblems });
 }
 
-/** The `<Dial>`'s attributes the settings ask for; with every setting off, only the original's. */
-export function dialOptions(config: CallWebhookConfig, base: string): DialOptions {
+/**
+ * The `<Dial>`'s attributes the settings ask for; with every setting off, only the original's.
+ * `slotHolder`: the caller whose concurrent-call slot this call takes, for call_status to free.
+ */
+export function dialOptions(config: CallWebhookConfig, base: string, slotHolder?: string): DialOptions {
+  const callStatus = `${base}${ROUTE_PATHS.callStatus}`;
   return {
     timeLimit: config.TWILIO_CALL_TIME_LIMIT,
     ...(config.DIAL_ACTION ? { actionUrl: `${base}${ROUTE_PATHS.dialStatus}`, timeout: config.DIAL_TIMEOUT } : {}),
     ...(config.ANSWER_ON_BRIDGE ? { answerOnBridge: true } : {}),
-    ...(config.CALL_STATUS_CALLBACK ? { statusCallbackUrl: `${base}${ROUTE_PATHS.callStatus}` } : {}),
+    ...(config.CALL_STATUS_CALLBACK
+      ? { statusCallbackUrl: slotHolder ? `${callStatus}?${SLOT_HOLDER_PARAM}=${slotHolder}` : callStatus }
+      : {}),
   };
 }
 
@@ -118,25 +124,26 @@ export function answerCallWebhook(
   );
   const attributes = { callSid, ...describe(decision) };
   const base = publicBaseUrl(request, config.PUBLIC_BASE_URL);
-  const response = twiml(callTwiml(decision, dialOptions(config, base)));
   const errorMsg = ALERTED[decision.kind as keyof typeof ALERTED];
   if (errorMsg) {
     return {
-      response,
+      response: twiml(callTwiml(decision, dialOptions(config, base))),
       log: { level: 'warn', message: errorMsg, attributes },
       metrics: routed(decision),
       // Unauthorised callers are one kind; destinations (signed, from our own users) key by value.
       alert: { key: 'to' in decision ? `${decision.kind}:${decision.to}` : decision.kind, errorMsg, meta: attributes },
     };
   }
-  const answer = {
-    response,
-    log: { level: 'info' as const, message: 'Call routed', attributes },
-    metrics: routed(decision),
-  };
   const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
   const dials = decision.kind === 'number' || decision.kind === 'client' || decision.kind === 'support';
-  if (!config.CALL_LIMITS_TABLE || !dials || !userId || !callSid) return answer;
-  const leg = decision.kind === 'number' ? 'number' : decision.kind;
-  return { ...answer, limits: { leg, userId, callSid } };
+  const limits: LimitedCall | undefined =
+    config.CALL_LIMITS_TABLE && dials && userId && callSid ? { leg: decision.kind, userId, callSid } : undefined;
+  // A call to a number takes one of its caller's slots: call_status's URL says whose.
+  const slotHolder = limits?.leg === 'number' ? limits.userId : undefined;
+  return {
+    response: twiml(callTwiml(decision, dialOptions(config, base, slotHolder))),
+    log: { level: 'info', message: 'Call routed', attributes },
+    metrics: routed(decision),
+    ...(limits ? { limits } : {}),
+  };
 }

@@ -6,8 +6,9 @@
  */
 import type { VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
+import { isUserId } from './identity.js';
 import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
-import { ROUTE_PATHS } from './routePaths.js';
+import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
   verifyWebhook,
   type WebhookAnswer,
@@ -104,8 +105,8 @@ export function answerDialStatus(
 
 const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
-/** call_status's answer; `release`: the call whose concurrent-call slot the ended leg frees. */
-export type CallStatusAnswer = WebhookAnswer & { release?: string };
+/** call_status's answer; `release`: the call whose concurrent-call slot the ended leg frees, and whose it is. */
+export type CallStatusAnswer = WebhookAnswer & { release?: { callSid: string; userId: string } };
 
 export function answerCallStatus(
   request: WebhookRequest,
@@ -131,8 +132,11 @@ export function answerCallStatus(
         { name: METRIC.CallsCompleted, dimensions: { Status: status } },
       ]
     : [];
-  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid.
-  const release = metrics.length > 0 ? (param(params, 'ParentCallSid') ?? param(params, 'CallSid')) : undefined;
+  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid. Its
+  // holder is in the URL make_call gave Twilio, signed with it.
+  const callSid = param(params, 'ParentCallSid') ?? param(params, 'CallSid');
+  const userId = new URLSearchParams(request.rawQueryString).get(SLOT_HOLDER_PARAM);
+  const release = metrics.length > 0 && callSid && isUserId(userId) ? { callSid, userId } : undefined;
   return {
     ...(release ? { release } : {}),
     response: noContent(),

@@ -10,6 +10,7 @@ import { authorizerEvent, proxyEvent } from '../../infra/local/apiGatewayEvent.j
 import { DEVELOPMENT_SETTINGS } from '../../infra/local/localEnv.js';
 import { portalToken } from '../../infra/local/portalToken.js';
 import { type FieldName, SECRET_NAMES } from '../../lib/config.js';
+import { SLOT_HOLDER_PARAM } from '../../lib/routePaths.js';
 
 /**
  * The secret's JSON: every key the functions know, fake values for those they need, empty
@@ -147,21 +148,30 @@ export function makeCallEvent(settings: EventSettings, n = 0): APIGatewayProxyEv
 /** The caller `makeCallEvent(settings, n)` counts against: `u#<user id>` keys in the limits table. */
 export const callerUserId = (n: number) => String(1000 + n);
 
+/** The query of call `n`'s statusCallback URL as make_call writes it with the limits on: whose slot it holds. */
+export const callStatusQuery = (n: number) => `${SLOT_HOLDER_PARAM}=${callerUserId(n)}`;
+
 /**
- * call_status for the dialed leg of call `n` ending `completed`: logged, counted (duration and
- * outcome) and, with the limits on, it frees the concurrent-call slot call `n` took.
+ * call_status for the dialed leg of call `n` ending `completed`, at the URL make_call gave it:
+ * logged, counted (duration and outcome) and, with the limits on, it frees the concurrent-call
+ * slot call `n` took.
  */
 export function callStatusEvent(settings: EventSettings, n = 0): APIGatewayProxyEventV2 {
-  return twilioWebhook(settings, '/api/v1/call_status', {
-    CallSid: sid('CB', n + 1),
-    ParentCallSid: callSidOf(n),
-    AccountSid: settings.TWILIO_ACCOUNT_SID,
-    To: DIALED_NUMBER,
-    Direction: 'outbound-dial',
-    CallStatus: 'completed',
-    CallDuration: '42',
-    SequenceNumber: '3',
-  });
+  return twilioWebhook(
+    settings,
+    '/api/v1/call_status',
+    {
+      CallSid: sid('CB', n + 1),
+      ParentCallSid: callSidOf(n),
+      AccountSid: settings.TWILIO_ACCOUNT_SID,
+      To: DIALED_NUMBER,
+      Direction: 'outbound-dial',
+      CallStatus: 'completed',
+      CallDuration: '42',
+      SequenceNumber: '3',
+    },
+    callStatusQuery(n),
+  );
 }
 
 /** The portal's bearer token (user 42), the authorizer's request for it, and call_token's after it. */

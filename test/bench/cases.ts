@@ -16,8 +16,8 @@ import {
   BENCH_TABLE,
   BENCH_WARM_TABLE,
   callerUserId,
-  callSidOf,
   callStatusEvent,
+  callStatusQuery,
   DIALED_NUMBER,
   type EventSettings,
   makeCallEvent,
@@ -265,22 +265,24 @@ export function coldRows(
  */
 export async function checkCallLimitsApplied(endpoint: string, runs: number): Promise<string[]> {
   const client = dynamoClient(endpoint);
-  const keys = new Set<string>();
+  const items = new Map<string, Record<string, unknown>>();
   try {
     let start: Record<string, never> | undefined;
     do {
       const page = await client.send(
         new ScanCommand({ TableName: BENCH_TABLE, ...(start ? { ExclusiveStartKey: start } : {}) }),
       );
-      for (const item of page.Items ?? []) if (item.pk?.S) keys.add(item.pk.S);
+      for (const item of page.Items ?? []) if (item.pk?.S) items.set(item.pk.S, item);
       start = page.LastEvaluatedKey as typeof start;
     } while (start);
   } finally {
     client.destroy();
   }
   const rounds = Array.from({ length: runs + 1 }, (_, n) => n);
-  const uncounted = rounds.filter((n) => ![...keys].some((key) => key.startsWith(`u#${callerUserId(n)}#phone-hour#`)));
-  const unreleased = rounds.filter((n) => keys.has(`call#${callSidOf(n)}`));
+  // Each round's caller has a phone item (counted) whose set of calls in progress is empty again (released).
+  const phoneItem = (n: number) => items.get(`u#${callerUserId(n)}#phone`);
+  const uncounted = rounds.filter((n) => !phoneItem(n));
+  const unreleased = rounds.filter((n) => phoneItem(n)?.slots !== undefined);
   return [
     ...(uncounted.length > 0 ? [`(c) makeCall: ${uncounted.length} of ${runs + 1} calls not counted (fail-open)`] : []),
     ...(unreleased.length > 0 ? [`(c) callEvents: ${unreleased.length} of ${runs + 1} slots not released`] : []),
@@ -348,7 +350,7 @@ export function warmCases(options: {
         {
           kind: 'twilioSignature',
           authToken: BENCH_SECRETS.TWILIO_AUTH_TOKEN as string,
-          url: `${events.settings.PUBLIC_BASE_URL}/api/v1/call_status`,
+          url: `${events.settings.PUBLIC_BASE_URL}/api/v1/call_status?${callStatusQuery(0)}`,
         },
       ],
       check: CHECKS.callEvents,

@@ -365,7 +365,7 @@ describe('IAM', () => {
                 {
                   Effect: 'Allow',
                   // CDK sorts a statement's actions: exactly CALL_LIMITS_ACTIONS.
-                  Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+                  Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
                   Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
                 },
               ]

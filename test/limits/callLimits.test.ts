@@ -9,12 +9,14 @@ import * as callEvents from '../../functions/callEvents.js';
 import * as makeCall from '../../functions/makeCall.js';
 import type { VendorAlert } from '../../lib/alerts.js';
 import { dynamoCallLimitStore } from '../../lib/callLimitStore.js';
+import type { LimitStep } from '../../lib/callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
 import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml, webhookEvent } from '../call/harness.js';
+import { parseXml } from '../call/xml.js';
 import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
 import { startLocalGateway } from '../support/localGateway.js';
@@ -52,7 +54,7 @@ async function limitsService(settings: Env = {}) {
   const table = await freshTable();
   let time = NOW;
   const clock = { now: () => time, advance: (ms: number) => (time += ms) };
-  const env = { ...POLICY_ENV, CALL_LIMITS_TABLE: table, ...settings };
+  const env = { ...POLICY_ENV, CALL_LIMITS_TABLE: table, CALL_STATUS_CALLBACK: 'true', ...settings };
   const alerts: VendorAlert[] = [];
   const metrics: string[] = [];
   const deps = {
@@ -86,10 +88,13 @@ async function limitsService(settings: Env = {}) {
     async dial(user: string, to = '+14155552671', sid = callSid()) {
       return (await call(callEvent({ params: { CallSid: sid, From: caller(user), to } }))).body;
     },
-    /** Twilio's completed callback for the dialed leg of that call. */
-    async completed(parentSid: string) {
+    /** Twilio's completed callback for the dialed leg of that call, to the statusCallback its TwiML gave. */
+    async completed(dialedTwiml: string, parentSid: string) {
+      const number = parseXml(dialedTwiml).root.children[0]?.children[0];
+      const url = new URL(String(number?.attributes.statusCallback));
       const response = await status(
-        webhookEvent('/api/v1/call_status', {
+        webhookEvent(url.pathname, {
+          query: url.search.slice(1),
           params: {
             CallSid: callSid(),
             ParentCallSid: parentSid,
@@ -114,7 +119,7 @@ describe('per-caller limits', () => {
 
     expect(answers.filter(dialed)).toHaveLength(5);
     expect(answers.filter((a) => a === LIMITED)).toHaveLength(95);
-    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '5' });
+    expect((await stored(svc.table, 'u#42#phone'))?.['h#2026-12-02T10']).toEqual({ N: '5' });
   });
 
   it('100 concurrent calls with the default of one call in progress → exactly one dialed', async () => {
@@ -123,7 +128,7 @@ describe('per-caller limits', () => {
     const answers = await Promise.all(Array.from({ length: 100 }, () => svc.dial('42')));
 
     expect(answers.filter(dialed)).toHaveLength(1);
-    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '1' });
+    expect((await stored(svc.table, 'u#42#phone'))?.['h#2026-12-02T10']).toEqual({ N: '1' });
   });
 
   it('callers are independent', async () => {
@@ -160,12 +165,31 @@ describe('per-caller limits', () => {
     const svc = await limitsService();
     const sid = callSid();
 
-    expect(dialed(await svc.dial('42', '+14155552671', sid))).toBe(true);
+    const first = await svc.dial('42', '+14155552671', sid);
+    expect(dialed(first)).toBe(true);
     expect(await svc.dial('42')).toBe(LIMITED);
-    await svc.completed(sid);
+    await svc.completed(first, sid);
 
     expect(dialed(await svc.dial('42'))).toBe(true);
     expect(svc.metrics).toContain('CallLimited{"Limit":"phone-concurrent"}');
+  });
+
+  it('a phone call’s statusCallback names the caller whose slot it holds; app-user and support calls’ name no one', async () => {
+    const svc = await limitsService({ SUPPORT_NUMBER: '+18005550100' });
+    const statusCallback = (twiml: string) => {
+      const url = new URL(String(parseXml(twiml).root.children[0]?.children[0]?.attributes.statusCallback));
+      return `${url.pathname}${url.search}`;
+    };
+
+    const phone = statusCallback(await svc.dial('42'));
+    const client = statusCallback(await svc.dial('42', 'driver_7'));
+    const support = statusCallback(await svc.dial('42', 'support'));
+
+    expect([phone, client, support]).toEqual([
+      '/api/v1/call_status?caller=42',
+      '/api/v1/call_status',
+      '/api/v1/call_status',
+    ]);
   });
 
   it('without a callback the slot expires after TWILIO_CALL_TIME_LIMIT plus a margin', async () => {
@@ -191,6 +215,31 @@ describe('per-caller limits', () => {
     expect(answers.map(dialed)).toEqual([true, true, true, false, false]);
     expect(dialed(nextMinute)).toBe(true);
     expect(svc.metrics).toContain('CallLimited{"Limit":"phone-minute"}');
+    // Refused by the breaker, the caller's own write is undone: no count, no slot.
+    const refused = await stored(svc.table, 'u#4#phone');
+    expect([refused?.['h#2026-12-02T10'], refused?.['d#2026-12-02'], refused?.slots]).toEqual([
+      { N: '0' },
+      { N: '0' },
+      undefined,
+    ]);
+  });
+
+  it('a caller’s item keeps the counters of the current hour and day only: each call removes the day before', async () => {
+    const svc = await limitsService({ MAX_CONCURRENT_PHONE_CALLS: '10' });
+
+    await svc.dial('42');
+    svc.clock.advance(60 * 60_000);
+    await svc.dial('42');
+    svc.clock.advance(24 * 60 * 60_000);
+    await svc.dial('42');
+
+    const item = await stored(svc.table, 'u#42#phone');
+    expect(
+      Object.keys(item ?? {})
+        .filter((name) => /^[hd]#/.test(name))
+        .sort(),
+    ).toEqual(['d#2026-12-03', 'h#2026-12-03T11']);
+    expect(item?.slots?.SS).toHaveLength(3);
   });
 
   it('app-user calls have their own hourly limit and take no phone slot', async () => {
@@ -214,7 +263,7 @@ describe('per-caller limits', () => {
     const support = await Promise.all([svc.dial('42', 'support'), svc.dial('42', 'support')]);
 
     expect(support.every(dialed)).toBe(true);
-    expect((await stored(svc.table, 'u#42#phone-hour#2026-12-02T10'))?.n).toEqual({ N: '3' });
+    expect((await stored(svc.table, 'u#42#phone'))?.['h#2026-12-02T10']).toEqual({ N: '3' });
   });
 
   it('a limited caller is alerted once an hour per limit, however often they try', async () => {
@@ -233,7 +282,7 @@ describe('per-caller limits', () => {
     await svc.dial('42', '');
     await svc.dial('42', '911');
 
-    expect(await stored(svc.table, 'u#42#phone-hour#2026-12-02T10')).toBeUndefined();
+    expect(await stored(svc.table, 'u#42#phone')).toBeUndefined();
   });
 });
 
@@ -280,18 +329,27 @@ describe('DynamoDB failing or slow', () => {
   it('the store itself, under the real SDK: take then release frees the slot', async () => {
     const table = await freshTable();
     const store = dynamoCallLimitStore(table);
-    const slot = (callSid: string) => ({
-      op: 'slot' as const,
-      keys: ['u#1#phone-active#0'],
-      callSid,
+    const slot = (callSid: string): LimitStep => ({
+      key: 'u#1#phone',
+      counters: [],
+      slot: { callSid, expiresAt: 9e9, limit: 1, name: 'phone-concurrent' },
+      ended: [],
       expiresAt: 9e9,
-      name: 'phone-concurrent' as const,
     });
 
     expect(await store.take([slot('CA1')], NOW)).toEqual({ allowed: true });
     expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: false, limit: 'phone-concurrent' });
-    await store.release('CA1');
+    await store.release('CA1', '1');
     expect(await store.take([slot('CA2')], NOW)).toEqual({ allowed: true });
+    // Releasing for a caller with no item creates none (it would carry no expiry).
+    await store.release('CA1', '7');
+    expect(await stored(table, 'u#7#phone')).toBeUndefined();
+    const item = await stored(table, 'u#1#phone');
+    expect([item?.slots, item?.['slot#CA1'], item?.['slot#CA2']]).toEqual([
+      { SS: ['CA2'] },
+      undefined,
+      { N: '9000000000' },
+    ]);
   });
 });
 
