@@ -36,10 +36,11 @@ export type CallDecision =
   | { kind: 'emergency'; to: string }
   | { kind: 'invalid'; to: string }
   | { kind: 'blocked'; to: string; reason: string }
-  | { kind: 'number'; number: string; callerId: string }
+  /** Dials a number; `caller`: the user id of the app user placing the call (Twilio's From). */
+  | { kind: 'number'; number: string; callerId: string; caller: string }
   /** The support line: SUPPORT_NUMBER, with the company's caller ID. */
-  | { kind: 'support'; number: string; callerId: string }
-  | { kind: 'client'; identity: string; callerId: string };
+  | { kind: 'support'; number: string; callerId: string; caller: string }
+  | { kind: 'client'; identity: string; callerId: string; caller: string };
 
 /** The legacy controller's test for "this is a phone number". */
 export const PHONE_PATTERN = /^[\d+\-() ]+$/;
@@ -103,7 +104,7 @@ export function callerUserId(twilioFrom: string | undefined, appSid: string): st
   return isUserId(userId) ? userId : undefined;
 }
 
-function routeToNumber(to: string, params: CallParams, policy: DialPolicy): CallDecision {
+function routeToNumber(to: string, caller: string, params: CallParams, policy: DialPolicy): CallDecision {
   if (policy.EMERGENCY_NUMBERS.includes(to.replace(/\D/g, ''))) return { kind: 'emergency', to };
   const parsed = parseNumber(to, policy.DEFAULT_COUNTRY);
   if (!parsed?.valid) return { kind: 'invalid', to };
@@ -113,7 +114,7 @@ function routeToNumber(to: string, params: CallParams, policy: DialPolicy): Call
   if (parsed.type && policy.BLOCKED_NUMBER_TYPES.includes(parsed.type)) {
     return { kind: 'blocked', to, reason: `${parsed.type} number` };
   }
-  return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy) };
+  return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy), caller };
 }
 
 /** What the apps send as `to` for the support line. */
@@ -121,21 +122,20 @@ export const SUPPORT_DESTINATION = 'support';
 
 export function routeCall(params: CallParams, policy: DialPolicy): CallDecision {
   const twilioFrom = params.twilioFrom;
-  if (twilioFrom === undefined || callerUserId(twilioFrom, policy.TWILIO_ML_APP_SID) === undefined) {
-    return { kind: 'unauthorised', from: twilioFrom };
-  }
+  const caller = callerUserId(twilioFrom, policy.TWILIO_ML_APP_SID);
+  if (twilioFrom === undefined || caller === undefined) return { kind: 'unauthorised', from: twilioFrom };
   const to = params.to?.trim() ?? '';
   if (to === '') return { kind: 'greeting' };
   // The operator chose this number: no country check; checked against the metadata at load.
   if (policy.SUPPORT_NUMBER && to.toLowerCase() === SUPPORT_DESTINATION) {
-    return { kind: 'support', number: policy.SUPPORT_NUMBER, callerId: policy.TWILIO_FROM };
+    return { kind: 'support', number: policy.SUPPORT_NUMBER, callerId: policy.TWILIO_FROM, caller };
   }
-  if (PHONE_PATTERN.test(to)) return routeToNumber(to, params, policy);
+  if (PHONE_PATTERN.test(to)) return routeToNumber(to, caller, params, policy);
   const identity = to.startsWith('client:') ? to.slice('client:'.length) : to;
   if (!CLIENT_IDENTITY.test(identity)) return { kind: 'invalid', to };
   // The caller ID is an owned E.164 number or the caller's own identity (checked above): both are
   // plain ASCII, so nothing a request sends can make the TwiML not XML (VoiceResponse checks no attributes).
-  return { kind: 'client', identity, callerId: clientCallerId({ ...params, twilioFrom }, policy) };
+  return { kind: 'client', identity, callerId: clientCallerId({ ...params, twilioFrom }, policy), caller };
 }
 
 /** Problems with the dialing settings that only the phone metadata can see (named, as config errors are). */

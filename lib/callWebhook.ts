@@ -5,7 +5,7 @@
  */
 import type { VendorAlert } from './alerts.js';
 import type { LimitedCall } from './callLimits.js';
-import { type CallDecision, callerUserId, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
+import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
 import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
@@ -134,10 +134,10 @@ export function answerCallWebhook(
       alert: { key: 'to' in decision ? `${decision.kind}:${decision.to}` : decision.kind, errorMsg, meta: attributes },
     };
   }
-  const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
-  const dials = decision.kind === 'number' || decision.kind === 'client' || decision.kind === 'support';
   const limits: LimitedCall | undefined =
-    config.CALL_LIMITS_TABLE && dials && userId && callSid ? { leg: decision.kind, userId, callSid } : undefined;
+    config.CALL_LIMITS_TABLE && 'caller' in decision && callSid
+      ? { leg: decision.kind, userId: decision.caller, callSid }
+      : undefined;
   // A call to a number takes one of its caller's slots: call_status's URL says whose.
   const slotHolder = limits?.leg === 'number' ? limits.userId : undefined;
   return {
