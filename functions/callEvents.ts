@@ -13,7 +13,7 @@ import { type HttpResponse, plainText } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
-import { CALL_EVENT_ROUTES, CALL_EVENTS_ORIGIN, type CallStatusAnswer } from '../lib/statusWebhooks.js';
+import { CALL_EVENTS_ORIGIN, type CallStatusAnswer, callEventRoute } from '../lib/statusWebhooks.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
 export interface CallEventsDeps extends ReportingDeps {
@@ -41,7 +41,7 @@ export function createHandler(deps: CallEventsDeps) {
   const storeFor = deps.callLimits ?? callLimitStoreFor;
   return report.invocation(async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
     const request = webhookRequest(event);
-    const route = CALL_EVENT_ROUTES[request.routePath as keyof typeof CALL_EVENT_ROUTES];
+    const route = callEventRoute(request.routePath);
     if (!route) return plainText(404, 'Not Found');
     let answer: WebhookAnswer;
     let slackUrl: string | undefined;

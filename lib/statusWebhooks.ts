@@ -157,8 +157,17 @@ export function answerCallStatus(
   };
 }
 
+interface CallEventRoute {
+  answer: typeof answerCallStatus;
+  ourFailure: typeof callStatusFailure;
+}
 /** The two routes this module answers, by the route's path. */
-export const CALL_EVENT_ROUTES = {
-  [ROUTE_PATHS.dialStatus]: { answer: answerDialStatus, ourFailure: dialStatusFailure },
-  [ROUTE_PATHS.callStatus]: { answer: answerCallStatus, ourFailure: callStatusFailure },
-} as const;
+const CALL_EVENT_ROUTES = new Map<string, CallEventRoute>([
+  [ROUTE_PATHS.dialStatus, { answer: answerDialStatus, ourFailure: dialStatusFailure }],
+  [ROUTE_PATHS.callStatus, { answer: answerCallStatus, ourFailure: callStatusFailure }],
+]);
+
+/** The route answering `routePath`, if this module has one (a Map: no path reaches an object's own properties). */
+export function callEventRoute(routePath: string): CallEventRoute | undefined {
+  return CALL_EVENT_ROUTES.get(routePath);
+}

@@ -224,3 +224,15 @@ describe('call_status: each leg event, logged; its duration counted when it ends
     expect(metrics.map((m) => m.name)).toEqual(['WebhookFailed']);
   });
 });
+
+describe('callEvents answers its two routes only', () => {
+  it('any other route path, an object’s own property names included, gets 404 and nothing else', async () => {
+    const { handler, log, metrics } = events();
+
+    for (const path of ['/api/v1/make_call', '__proto__', 'constructor', 'toString']) {
+      const response = await handler(webhookEvent(path, { params: { CallStatus: 'completed' } }));
+      expect([path, response.statusCode, response.body]).toEqual([path, 404, 'Not Found']);
+    }
+    expect([log.entries, metrics]).toEqual([[], []]);
+  });
+});

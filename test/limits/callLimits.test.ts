@@ -39,11 +39,21 @@ async function freshTable(): Promise<string> {
   return name;
 }
 
+/** The item as DynamoDB holds it, read from outside the code under test. */
 async function stored(table: string, key: string) {
-  const { Item } = await dynamoClient(dynamo.endpoint).send(
-    new GetItemCommand({ TableName: table, Key: { [CALL_LIMITS_TABLE_SCHEMA.partitionKey]: { S: key } } }),
-  );
-  return Item;
+  const client = dynamoClient(dynamo.endpoint);
+  try {
+    const { Item } = await client.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { [CALL_LIMITS_TABLE_SCHEMA.partitionKey]: { S: key } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  } finally {
+    client.destroy();
+  }
 }
 
 const caller = (id: string) => `client:${APP_SID}_uid${id}`;
