@@ -14,8 +14,7 @@ import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { bearerToken, checkerFor } from '../lib/portalJwt.js';
-import { alreadyReported, createReporter, locateUnexpected, type ReportingDeps } from '../lib/reporter.js';
-import { configFailure } from '../lib/secretHealth.js';
+import { alreadyReported, createReporter, type ReportingDeps } from '../lib/reporter.js';
 
 export interface AuthorizerDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'authorizer'>>;
@@ -43,9 +42,7 @@ export function createHandler(deps: AuthorizerDeps) {
     try {
       loaded = await deps.config.read();
     } catch (error) {
-      const failure = configFailure(error);
-      report.write(locateUnexpected(failure.log, error), 'failure');
-      await report.alert(failure.alert, undefined);
+      await report.configFailure(error);
       throw alreadyReported(new Error('Authorizer configuration unavailable'));
     }
     const { config } = loaded;

@@ -19,8 +19,7 @@ import { describeError, powertoolsLogger } from '../lib/log.js';
 import { METRIC } from '../lib/metricNames.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { isUserId } from '../lib/portalJwt.js';
-import { createReporter, locateUnexpected, type ReportingDeps } from '../lib/reporter.js';
-import { configFailure } from '../lib/secretHealth.js';
+import { createReporter, type ReportingDeps } from '../lib/reporter.js';
 import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
 
 export interface CallTokenDeps extends ReportingDeps {
@@ -54,12 +53,9 @@ export function createHandler(deps: CallTokenDeps) {
     try {
       loaded = await deps.config.read();
     } catch (error) {
-      const failure = configFailure(error);
-      const line = locateUnexpected(failure.log, error);
-      report.write({ ...line, attributes: { ...line.attributes, userId } }, 'failure');
       report.metrics.count(METRIC.TokenFailed);
-      await report.alert(failure.alert, undefined);
-      return failure.kind === 'unavailable' ? serviceUnavailable() : internalError();
+      const kind = await report.configFailure(error, { userId });
+      return kind === 'unavailable' ? serviceUnavailable() : internalError();
     }
     const slackUrl = loaded.config.SLACK_WEBHOOK_URL;
     await report.secretHealth(loaded, slackUrl);

@@ -8,7 +8,7 @@ import { type CappedLog, cappedLog, describeError, type Log, logGate } from './l
 import { METRIC } from './metricNames.js';
 import { type MetricSink, noMetrics } from './metrics.js';
 import type { Gate } from './rateLimits.js';
-import { type AlertSpec, type LogLine, secretNoticeReport } from './secretHealth.js';
+import { type AlertSpec, type ConfigFailure, configFailure, type LogLine, secretNoticeReport } from './secretHealth.js';
 import { type SecretNotice, SecretStoreError } from './secrets.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
 
@@ -31,6 +31,11 @@ export interface Reporter {
   /** A webhook's answer: its log line, its metrics and its alert. */
   perform(answer: WebhookAnswer, webhookUrl: string | undefined): Promise<void>;
   alert(spec: AlertSpec | undefined, webhookUrl: string | undefined): Promise<void>;
+  /**
+   * Settings or secrets that could not be read: logged once (with where it was thrown when it
+   * is a bug) with `attributes`, alerted, and what kind of failure it was.
+   */
+  configFailure(error: unknown, attributes?: Record<string, unknown>): Promise<ConfigFailure['kind']>;
   /** The secret cache's notices, and SecretStale for a request served with stale secrets. */
   secretHealth(
     loaded: { stale: boolean; notices: readonly SecretNotice[] },
@@ -95,6 +100,13 @@ export function createReporter(deps: ReportingDeps, origin: AlertOrigin): Report
         else metrics.seconds(metric.name, metric.seconds, metric.dimensions);
       }
       await alert(answer.alert, webhookUrl).catch(() => undefined);
+    },
+    async configFailure(error, attributes = {}) {
+      const failure = configFailure(error);
+      const line = locateUnexpected(failure.log, error);
+      write({ ...line, attributes: { ...line.attributes, ...attributes } }, 'failure');
+      await alert(failure.alert, undefined);
+      return failure.kind;
     },
     async secretHealth(loaded, webhookUrl) {
       if (webhookUrl) lastWebhookUrl = webhookUrl;
