@@ -30,10 +30,11 @@ export interface MakeCallDeps extends ReportingDeps {
   now?: () => number;
 }
 
-export function defaultDeps(env: Env = processEnv()): MakeCallDeps {
+/** `config`: a loader made already (the local gateway reads it for its banner too). */
+export function defaultDeps(env: Env = processEnv(), config = makeCallConfig(env)): MakeCallDeps {
   const log = powertoolsLogger();
   return {
-    config: makeCallConfig(env),
+    config,
     log,
     alert: slackAlertSender(log),
     allowUnsignedRequests: false,

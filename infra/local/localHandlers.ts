@@ -14,11 +14,7 @@ export function localHandlers(env: Env, makeCallLoader = makeCallConfig(env)): G
     // The same Powertools log and metric (EMF) lines as on Lambda: what the dashboard will show.
     callToken: callToken.createHandler(callToken.defaultDeps(env)),
     // Locally, and only here, a missing TWILIO_AUTH_TOKEN means "do not check signatures".
-    makeCall: makeCall.createHandler({
-      ...makeCall.defaultDeps(env),
-      config: makeCallLoader,
-      allowUnsignedRequests: true,
-    }),
+    makeCall: makeCall.createHandler({ ...makeCall.defaultDeps(env, makeCallLoader), allowUnsignedRequests: true }),
     callEvents: callEvents.createHandler({
       ...callEvents.defaultDeps(env),
       allowUnsignedRequests: true,
