@@ -182,17 +182,18 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
   return {
     async take(steps, nowMs) {
       const done: LimitStep[] = [];
+      const undo = () => Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
       try {
         for (const step of steps) {
           const refused = await apply(step, nowMs);
           if (refused) {
-            await Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
+            await undo();
             return { allowed: false, limit: refused };
           }
           done.push(step);
         }
       } catch (error) {
-        void Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
+        void undo();
         throw error;
       }
       return { allowed: true };
