@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildAll } from '../../infra/build.js';
@@ -123,11 +123,23 @@ describe('what each bundle holds', () => {
     ).toBe(true);
   });
 
-  it.each(FUNCTION_NAMES)('%s imports nothing at run time but Node built-ins and its own chunks', (name) => {
-    const outputs = Object.values(built[name].metafile.outputs);
-    const external = outputs.flatMap((o) => o.imports.filter((i) => i.external && !isBuiltin(i.path)));
-    expect(external).toEqual([]);
+  it.each(FUNCTION_NAMES)('%s imports nothing at run time but Node built-ins and its own files', (name) => {
+    const { outputs } = built[name].metafile;
+    const notOurs = Object.entries(outputs).flatMap(([path, output]) =>
+      output.imports.filter((i) => i.external && !isBuiltin(i.path) && !(join(dirname(path), i.path) in outputs)),
+    );
+    expect(notOurs).toEqual([]);
   });
+
+  it.each(FUNCTION_NAMES)(
+    '%s: a cold start reads one file, the entry; everything else is imported on first use',
+    (name) => {
+      // Metafile paths are the build's layout, relative to the project root.
+      expect(built[name].parts.startup.map((file) => file.path)).toEqual([`dist/${name}/${BUNDLE_FILE}`]);
+      const { imports } = built[name].metafile.outputs[built[name].parts.startup[0]?.path ?? ''] ?? { imports: [] };
+      expect(imports.filter((i) => !isBuiltin(i.path)).every((i) => i.kind === 'dynamic-import')).toBe(true);
+    },
+  );
 });
 
 /** Every file under a directory, relative to it, sorted. */
