@@ -72,8 +72,8 @@ const windowsBefore = (nowMs: number, unit: keyof typeof WINDOW, count: number) 
   Array.from({ length: count }, (_, i) => windowOf(nowMs - (i + 1) * WINDOW[unit].length * 1000, unit).label);
 
 /** The attribute of a caller's phone item that counts the calls of one hour, and of one day. */
-export const hourCounter = (label: string) => `h#${label}`;
-export const dayCounter = (label: string) => `d#${label}`;
+const hourCounter = (label: string) => `h#${label}`;
+const dayCounter = (label: string) => `d#${label}`;
 /** The key of a caller's phone item: their calls in progress and their hour and day counters. */
 export const phoneItemKey = (userId: string) => `u#${userId}#phone`;
 /** A call in progress: a phone item holds its CallSid in a set and when it expires in `slotExpiry(callSid)`. */
