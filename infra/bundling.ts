@@ -41,16 +41,17 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __voiceCreateRequire } from 'node:module'; const require = __voiceCreateRequire(import.meta.url);";
 
 /**
- * The packages our code imports with `import()`, and the file each is built to. The entry
- * build aliases each to its file and leaves it external; the on-demand build bundles them
+ * The packages our code imports with `import()`, the file each is built to and, for a
+ * CommonJS package, the ES module that names its exports (infra/shims/). The entry build
+ * aliases each package to its file and leaves it external; the on-demand build bundles them
  * (splitting among themselves: the two AWS SDK clients share their Smithy runtime).
  */
-const ON_DEMAND_PACKAGES = {
-  '@aws-sdk/client-secrets-manager': 'chunks/aws-sdk-client-secrets-manager',
-  '@aws-sdk/client-dynamodb': 'chunks/aws-sdk-client-dynamodb',
-  '@slack/webhook': 'chunks/slack-webhook',
-  '@aws-lambda-powertools/metrics': 'chunks/powertools-metrics',
-} as const;
+const ON_DEMAND_PACKAGES: Record<string, { file: string; source?: string }> = {
+  '@aws-sdk/client-secrets-manager': { file: 'chunks/aws-sdk-client-secrets-manager' },
+  '@aws-sdk/client-dynamodb': { file: 'chunks/aws-sdk-client-dynamodb' },
+  '@slack/webhook': { file: 'chunks/slack-webhook', source: 'infra/shims/slackWebhook.ts' },
+  '@aws-lambda-powertools/metrics': { file: 'chunks/powertools-metrics' },
+};
 const ON_DEMAND_EXTENSION = '.mjs';
 
 /** The entry file in each function's directory; `.mjs` makes Node and Lambda load it as an ES module. */
@@ -118,7 +119,7 @@ export function bundleFunction(name: FunctionName, outdir: string): Metafile {
     alias: {
       ...ESBUILD_OPTIONS.alias,
       ...Object.fromEntries(
-        Object.entries(ON_DEMAND_PACKAGES).map(([pkg, file]) => [pkg, `./${file}${ON_DEMAND_EXTENSION}`]),
+        Object.entries(ON_DEMAND_PACKAGES).map(([pkg, { file }]) => [pkg, `./${file}${ON_DEMAND_EXTENSION}`]),
       ),
     },
     external: ['./chunks/*'],
@@ -126,19 +127,26 @@ export function bundleFunction(name: FunctionName, outdir: string): Metafile {
   const entryCode = entry.outputFiles.filter((file) => !file.path.endsWith('.map'));
   // The aliases are relative to the entry: a second file would import them from the wrong place.
   if (entryCode.length !== 1) throw new Error(`${name}: the entry build wrote ${entryCode.length} files, not one`);
-  const onDemand = Object.entries(ON_DEMAND_PACKAGES).filter(([, file]) =>
-    Object.values(entry.metafile.outputs).some((output) =>
-      output.imports.some((i) => i.path === `./${file}${ON_DEMAND_EXTENSION}`),
-    ),
+  const imported = new Set(
+    Object.values(entry.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path)),
+  );
+  const onDemand = Object.entries(ON_DEMAND_PACKAGES).filter(([, { file }]) =>
+    imported.has(`./${file}${ON_DEMAND_EXTENSION}`),
   );
   const lazy =
     onDemand.length === 0
       ? undefined
       : buildSync({
           ...common,
-          entryPoints: onDemand.map(([pkg, file]) => ({ in: pkg, out: file })),
+          entryPoints: onDemand.map(([pkg, { file, source }]) => ({ in: source ?? pkg, out: file })),
           entryNames: '[dir]/[name]',
         });
+  for (const [path, output] of Object.entries(lazy?.metafile.outputs ?? {})) {
+    // A CommonJS package built as an entry exports only `default`: `import()` would find none of its names.
+    if (output.entryPoint !== undefined && output.exports.join() === 'default') {
+      throw new Error(`${name}: ${path} exports only default; name its exports in a shim (infra/shims/)`);
+    }
+  }
   rmSync(outdir, { recursive: true, force: true });
   for (const file of [...entry.outputFiles, ...(lazy?.outputFiles ?? [])]) {
     const target = join(outdir, relative(layout, file.path));
