@@ -1,17 +1,21 @@
 /**
- * The deployed make_call bundle finds each file it loads on first use: in a fresh `node`, as
- * Lambda runs it (its own directory, no NODE_OPTIONS), with the secrets in a loopback Secrets
- * Manager, the call limits in dynalite and Slack on loopback, two calls of one caller (the
- * second refused: one call at a time) need all four: the Secrets Manager client (the
- * secrets), the DynamoDB client (the limits), Slack's client (the refusal's alert) and
- * Powertools Metrics (the EMF lines). A file the entry names in the wrong place fails here.
+ * The deployed bundles find each file they load on first use, in a fresh `node` as Lambda
+ * runs them (their own directory, no NODE_OPTIONS). make_call, with the secrets in a loopback
+ * Secrets Manager, the call limits in dynalite and Slack on loopback: two calls of one caller
+ * (the second refused: one call at a time) need the Secrets Manager client (the secrets), the
+ * DynamoDB client (the limits) and Slack's client (the refusal's alert); its Powertools
+ * Metrics is in the entry. And for every function, each file its entry imports on first use
+ * (the authorizer's Powertools Metrics among them) exports what lib/ takes from it: a file
+ * the entry names in the wrong place, or one that exports the wrong names, fails here.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FILE, bundleFunction } from '../../infra/bundling.js';
+import { FUNCTION_NAMES } from '../../infra/settings.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
 import { AUTH_TOKEN, CALL_SID, callEvent, POLICY_ENV } from '../call/harness.js';
 import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
@@ -25,15 +29,12 @@ const DIALED = '+14155552671';
 const first = callEvent({ params: { to: DIALED } });
 const second = callEvent({ params: { to: DIALED, CallSid: `CA${'9'.repeat(32)}` } });
 
-/** Imports the bundle, answers both calls, and reports the answers and which chunks are in place. */
+/** Imports the bundle, answers the events in turn, and reports the answers. */
 const CHILD = `
 const { bundle, events } = JSON.parse(process.env.CHILD_INPUT);
 const { handler } = await import(new URL('file://' + bundle).href);
 const answers = [];
-for (const event of events) {
-  const { statusCode, body } = await handler(event);
-  answers.push({ statusCode, body });
-}
+for (const event of events) answers.push(await handler(event));
 process.stderr.write('\\nCHILD ' + JSON.stringify(answers) + '\\n');
 process.exit(0);
 `;
@@ -44,7 +45,7 @@ interface ChildRun {
   stderr: string;
 }
 
-function runChild(cwd: string, env: Record<string, string>): Promise<ChildRun> {
+function runChild(cwd: string, env: Record<string, string>): Promise<ChildRun & { answers: unknown[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { cwd, env });
     let stdout = '';
@@ -56,7 +57,10 @@ function runChild(cwd: string, env: Record<string, string>): Promise<ChildRun> {
       stderr += chunk;
     });
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => {
+      const report = stderr.split('\n').find((line) => line.startsWith('CHILD ')) ?? 'CHILD []';
+      resolve({ status, stdout, stderr, answers: JSON.parse(report.slice('CHILD '.length)) });
+    });
   });
 }
 
@@ -66,6 +70,7 @@ let secrets: SecretsManagerEndpoint;
 let slack: SlackReceiver;
 let run: ChildRun;
 let answers: { statusCode: number; body: string }[];
+const emfLines = (stdout: string) => stdout.split('\n').filter((line) => line.includes('"_aws"'));
 
 beforeAll(async () => {
   outdir = tempOutdir();
@@ -76,7 +81,7 @@ beforeAll(async () => {
   });
   await createCallLimitsTable(dynalite.endpoint, TABLE);
   const { TWILIO_AUTH_TOKEN: _fromTheStore, ...settings } = POLICY_ENV;
-  run = await runChild(outdir, {
+  const made = await runChild(outdir, {
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'us-east-1',
     ...settings,
@@ -87,8 +92,8 @@ beforeAll(async () => {
     ...awsSdkEnvFor(dynalite.endpoint),
     CHILD_INPUT: JSON.stringify({ bundle: join(outdir, BUNDLE_FILE), events: [first, second] }),
   });
-  const report = run.stderr.split('\n').find((line) => line.startsWith('CHILD ')) ?? 'CHILD []';
-  answers = JSON.parse(report.slice('CHILD '.length));
+  run = made;
+  answers = made.answers as typeof answers;
 }, 60_000);
 afterAll(async () => {
   await secrets?.close();
@@ -97,16 +102,14 @@ afterAll(async () => {
 });
 
 describe('make_call bundle, as deployed, with every on-demand file in use', () => {
-  it('has the four on-demand files beside the entry', () => {
-    const chunks = readdirSync(join(outdir, 'chunks'));
-    for (const file of [
-      'aws-sdk-client-secrets-manager.mjs',
-      'aws-sdk-client-dynamodb.mjs',
-      'slack-webhook.mjs',
-      'powertools-metrics.mjs',
-    ]) {
-      expect(chunks).toContain(file);
-    }
+  it('has its three on-demand files beside the entry', () => {
+    expect(readdirSync(join(outdir, 'chunks'))).toEqual(
+      expect.arrayContaining([
+        'aws-sdk-client-secrets-manager.mjs',
+        'aws-sdk-client-dynamodb.mjs',
+        'slack-webhook.mjs',
+      ]),
+    );
   });
 
   it('answers both calls: the first dialed, the second refused by the one-call-at-a-time limit', () => {
@@ -144,8 +147,34 @@ describe('make_call bundle, as deployed, with every on-demand file in use', () =
   });
 
   it('wrote its metrics as EMF lines on stdout', () => {
-    const emf = run.stdout.split('\n').filter((line) => line.includes('"_aws"'));
-    expect(emf.length).toBeGreaterThan(0);
-    expect(emf.join('\n')).toContain('CloudWatchMetrics');
+    expect(emfLines(run.stdout).join('\n')).toContain('"CallRouted"');
+  });
+});
+
+/** What lib/ takes from each package it imports on first use (secrets.ts, callLimitStore.ts, alerts.ts, metrics.ts). */
+const USED_EXPORTS: Record<string, string[]> = {
+  'aws-sdk-client-secrets-manager.mjs': ['SecretsManagerClient', 'GetSecretValueCommand'],
+  'aws-sdk-client-dynamodb.mjs': ['DynamoDBClient', 'UpdateItemCommand', 'GetItemCommand'],
+  'slack-webhook.mjs': ['IncomingWebhook'],
+  'powertools-metrics.mjs': ['Metrics'],
+};
+
+describe.each(FUNCTION_NAMES)('%s bundle: the files it imports on first use', (name) => {
+  let dir: string;
+  let named: string[];
+  beforeAll(() => {
+    dir = tempOutdir();
+    bundleFunction(name, dir);
+    const entry = readFileSync(join(dir, BUNDLE_FILE), 'utf8');
+    named = [...entry.matchAll(/import\("\.\/chunks\/([^"]+)"\)/g)].map((m) => m[1] as string);
+  });
+
+  it('are each one lib/ imports, and export what lib/ takes from it', async () => {
+    expect(named.length).toBeGreaterThan(0);
+    for (const file of named) {
+      expect(Object.keys(USED_EXPORTS), file).toContain(file);
+      const module = (await import(pathToFileURL(join(dir, 'chunks', file)).href)) as Record<string, unknown>;
+      for (const used of USED_EXPORTS[file] ?? []) expect(typeof module[used], `${file}: ${used}`).toBe('function');
+    }
   });
 });

@@ -29,12 +29,13 @@ const STARTUP_BUDGET_BYTES: Record<FunctionName, number> = {
   callEvents: 150 * 1024,
 };
 /**
- * Everything but the AWS SDK, with the chunks loaded on first use: Slack's client (15 KB, on
- * the first alert) and Powertools Metrics (10 KB, at the first flush with a metric). Measured
- * 85,057 / 104,538 / 358,533 / 160,309 B; about 5 % to grow.
+ * Everything but the AWS SDK, with the files loaded on first use: Slack's client (16 KB, on
+ * the first alert) and, in the authorizer, Powertools Metrics (16 KB with its own copy of
+ * Powertools commons, at the first flush with a metric). Measured 90,104 / 105,500 /
+ * 360,973 / 162,785 B; about 5 % to grow.
  */
 const WITHOUT_SDK_BUDGET_BYTES: Record<FunctionName, number> = {
-  authorizer: 90 * 1024,
+  authorizer: 95 * 1024,
   callToken: 110 * 1024,
   makeCall: 375 * 1024,
   callEvents: 170 * 1024,
@@ -79,11 +80,18 @@ describe('what each bundle holds', () => {
     },
   );
 
-  it.each(FUNCTION_NAMES)(
-    '%s: Powertools Metrics is loaded at the first flush with something to write, not at start',
+  const hasMetrics = (inputs: string[]) => inputs.some((input) => input.includes('@aws-lambda-powertools/metrics/'));
+
+  it('the authorizer loads Powertools Metrics on demand: most of its invocations count nothing', () => {
+    expect(hasMetrics(startupInputs('authorizer'))).toBe(false);
+    expect(built.authorizer.parts.onDemand.some((file) => hasMetrics(file.inputs))).toBe(true);
+  });
+
+  it.each(['callToken', 'makeCall', 'callEvents'] as const)(
+    '%s has Powertools Metrics in its entry: every invocation writes metrics, so the first loads it anyway',
     (name) => {
-      expect(startupInputs(name).filter((input) => input.includes('@aws-lambda-powertools/metrics/'))).toEqual([]);
-      expect(inputsOf(name).some((input) => input.includes('@aws-lambda-powertools/metrics/'))).toBe(true);
+      expect(hasMetrics(startupInputs(name))).toBe(true);
+      expect(built[name].parts.onDemand.some((file) => hasMetrics(file.inputs))).toBe(false);
     },
   );
 
