@@ -9,14 +9,16 @@
  * the entry names in the wrong place, or one that exports the wrong names, fails here.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE_FILE, bundleFunction } from '../../infra/bundling.js';
+import { type BuiltFunction, buildAll } from '../../infra/build.js';
+import { BUNDLE_FILE } from '../../infra/bundling.js';
 import { FUNCTION_NAMES } from '../../infra/settings.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
+import type { FunctionName } from '../../lib/functionFields.js';
 import { AUTH_TOKEN, CALL_SID, callEvent, POLICY_ENV } from '../call/harness.js';
 import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
 import { type SecretsManagerEndpoint, startSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
@@ -65,6 +67,7 @@ function runChild(cwd: string, env: Record<string, string>): Promise<ChildRun & 
 }
 
 const dynalite = useDynalite();
+let built: Record<FunctionName, BuiltFunction>;
 let outdir: string;
 let secrets: SecretsManagerEndpoint;
 let slack: SlackReceiver;
@@ -73,8 +76,8 @@ let answers: { statusCode: number; body: string }[];
 const emfLines = (stdout: string) => stdout.split('\n').filter((line) => line.includes('"_aws"'));
 
 beforeAll(async () => {
-  outdir = tempOutdir();
-  bundleFunction('makeCall', outdir);
+  built = Object.fromEntries(buildAll(tempOutdir()).map((b) => [b.name, b])) as typeof built;
+  outdir = built.makeCall.outdir;
   slack = await startSlackReceiver();
   secrets = await startSecretsManagerEndpoint({
     secretString: JSON.stringify({ TWILIO_AUTH_TOKEN: AUTH_TOKEN, SLACK_WEBHOOK_URL: slack.url }),
@@ -163,10 +166,9 @@ describe.each(FUNCTION_NAMES)('%s bundle: the files it imports on first use', (n
   let dir: string;
   let named: string[];
   beforeAll(() => {
-    dir = tempOutdir();
-    bundleFunction(name, dir);
-    const entry = readFileSync(join(dir, BUNDLE_FILE), 'utf8');
-    named = [...entry.matchAll(/import\("\.\/chunks\/([^"]+)"\)/g)].map((m) => m[1] as string);
+    dir = built[name].outdir;
+    const entry = built[name].metafile.outputs[`dist/${name}/${BUNDLE_FILE}`];
+    named = (entry?.imports ?? []).flatMap((i) => i.path.match(/^\.\/chunks\/(.+)$/)?.[1] ?? []);
   });
 
   it('are each one lib/ imports, and export what lib/ takes from it', async () => {
