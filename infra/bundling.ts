@@ -6,18 +6,18 @@
  * `meta.json`.
  *
  * Code splitting is why this is not `NodejsFunction` (it cannot split): the AWS SDK clients
- * (Secrets Manager, DynamoDB), Slack's webhook client and Powertools Metrics are behind
- * dynamic `import()`s, and in files of their own they are not parsed or compiled until a
- * secret is really fetched, a call limit really checked, an alert really sent or a metric
- * really written. Bundled into the entry they cost ≈ 20 ms of every cold start even when
- * unused (FACTS.md).
+ * (Secrets Manager, DynamoDB), Slack's webhook client and, in the authorizer, Powertools
+ * Metrics are behind dynamic `import()`s, and in files of their own they are not parsed or
+ * compiled until a secret is really fetched, a call limit really checked, an alert really
+ * sent or a metric really written. Bundled into the entry the SDK costs ≈ 20 ms of every
+ * cold start even when unused (FACTS.md).
  *
- * Two builds, so that a cold start reads one file: the entry (everything imported
- * statically) and, apart, the packages it imports on first use. Split in one build, esbuild
- * moves the modules both sides use (Powertools commons, Lambda's invoke store, its own
- * helpers) into shared chunks that the entry imports statically: three more ES modules to
- * resolve, read and link at every cold start, ≈ 1.5 ms. Built apart, those few KB are in
- * both, which is safe: they keep no state of their own (the invoke store is shared through
+ * Two builds, so that a cold start reads one file: the entry (all the rest, unsplit) and,
+ * apart, the packages it imports on first use. Split in one build, esbuild moved the modules
+ * both sides use (Powertools commons, Lambda's invoke store, its own helpers) into shared
+ * chunks that the entry imported statically: three more ES modules to resolve, read and
+ * link at every cold start, ≈ 2 ms. Built apart, those few KB are in both, which is safe:
+ * they keep no state of their own (the invoke store is shared through
  * `globalThis.awslambda`, as the Lambda runtime's own copy is).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
