@@ -1,7 +1,8 @@
 /**
  * `npm run build`: every Lambda function exactly as the stack deploys it, in
  * `dist/<function>/` (infra/bundling.ts), and what each holds: the bytes a cold start loads,
- * and apart from them the chunks loaded on first use (AWS SDK clients, Slack's client).
+ * and apart from them the files loaded on first use (AWS SDK clients, Slack's client and, in
+ * the authorizer, Powertools Metrics).
  */
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';

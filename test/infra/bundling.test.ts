@@ -17,8 +17,9 @@ import type { FunctionName } from '../../lib/functionFields.js';
 import { logicalId, removeOutdirs, synth, tempOutdir } from './stackFixture.js';
 
 /**
- * Bytes a cold start loads (the entry and the chunks it imports statically), minified; the
- * chunks loaded on first use (AWS SDK clients, Slack's client) are not counted here. The
+ * Bytes a cold start loads (the entry and any chunk it imports statically), minified; the
+ * files loaded on first use (AWS SDK clients, Slack's client, the authorizer's Powertools
+ * Metrics) are not counted here. The
  * first three are the performance issue's targets; callEvents has the webhook and TwiML
  * parts of twilio and no phone numbers.
  */
