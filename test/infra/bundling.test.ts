@@ -151,6 +151,33 @@ describe('what each bundle holds', () => {
   );
 });
 
+/** What lib/ takes from each package it imports on first use (secrets.ts, callLimitStore.ts, alerts.ts, metrics.ts). */
+const USED_EXPORTS: Record<string, string[]> = {
+  'aws-sdk-client-secrets-manager.mjs': ['SecretsManagerClient', 'GetSecretValueCommand'],
+  'aws-sdk-client-dynamodb.mjs': ['DynamoDBClient', 'UpdateItemCommand', 'GetItemCommand'],
+  'slack-webhook.mjs': ['IncomingWebhook'],
+  'powertools-metrics.mjs': ['Metrics'],
+};
+
+describe.each(FUNCTION_NAMES)('%s: the files its entry imports on first use', (name) => {
+  let dir: string;
+  let named: string[];
+  beforeAll(() => {
+    dir = built[name].outdir;
+    const entry = built[name].metafile.outputs[`dist/${name}/${BUNDLE_FILE}`];
+    named = (entry?.imports ?? []).flatMap((i) => i.path.match(/^\.\/chunks\/(.+)$/)?.[1] ?? []);
+  });
+
+  it('are each one lib/ imports, and export what lib/ takes from it', async () => {
+    expect(named.length).toBeGreaterThan(0);
+    for (const file of named) {
+      expect(Object.keys(USED_EXPORTS), file).toContain(file);
+      const module = (await import(pathToFileURL(join(dir, 'chunks', file)).href)) as Record<string, unknown>;
+      for (const used of USED_EXPORTS[file] ?? []) expect(typeof module[used], `${file}: ${used}`).toBe('function');
+    }
+  });
+});
+
 /** Every file under a directory, relative to it, sorted. */
 const filesUnder = (dir: string) =>
   (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])

@@ -6,13 +6,13 @@
  * `location` names a TypeScript file and line whose text (in the real file) is where the
  * error happened. The map is read only when an error is logged, never at import.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FILE, bundleFunction } from '../../infra/bundling.js';
 import { callEvent, POLICY_ENV } from '../call/harness.js';
 import { removeOutdirs, tempOutdir } from '../infra/stackFixture.js';
+import { runInFreshNode } from '../support/freshNode.js';
 import { sourceAt } from '../support/sourceLocation.js';
 
 interface LogLine {
@@ -50,31 +50,24 @@ try {
 process.stderr.write('\\nCHILD ' + JSON.stringify({ results, sourceMaps: process.sourceMapsEnabled, nodeOptions: process.env.NODE_OPTIONS ?? null }));
 `;
 
-function run(outdir: string) {
+async function run(outdir: string) {
   const bundle = join(outdir, BUNDLE_FILE);
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
-    encoding: 'utf8',
+  const result = await runInFreshNode(CHILD, {
     // As Lambda runs it: in the bundle's directory, no NODE_OPTIONS, settings from the environment.
     cwd: outdir,
     env: {
-      PATH: process.env.PATH,
+      PATH: process.env.PATH ?? '',
       AWS_REGION: 'us-east-1',
       ...POLICY_ENV,
       CHILD_ARGS: JSON.stringify([bundle]),
       CHILD_EVENTS: JSON.stringify({ good, badScheme }),
     },
-    timeout: 20_000,
   });
   expect(result.status, result.stderr.slice(-600)).toBe(0);
   // Powertools writes warnings and errors to stderr, the rest (and the metric lines) to stdout.
   const output = `${result.stdout}\n${result.stderr}`.split('\n');
-  const report = output.find((l) => l.startsWith('CHILD ')) ?? '';
   const lines = output.filter((l) => l.startsWith('{') && !l.includes('"_aws"')).map((l) => JSON.parse(l) as LogLine);
-  const child = JSON.parse(report.slice('CHILD '.length)) as {
-    results: unknown[];
-    sourceMaps: boolean;
-    nodeOptions: string | null;
-  };
+  const child = result.report as { results: unknown[]; sourceMaps: boolean; nodeOptions: string | null };
   const line = (message: string) => {
     const found = lines.filter((l) => l.message === message);
     expect(found, message).toHaveLength(1);
@@ -84,12 +77,12 @@ function run(outdir: string) {
 }
 
 let outdir: string;
-let mapped: ReturnType<typeof run>;
+let mapped: Awaited<ReturnType<typeof run>>;
 
-beforeAll(() => {
+beforeAll(async () => {
   outdir = tempOutdir();
   bundleFunction('makeCall', outdir);
-  mapped = run(outdir);
+  mapped = await run(outdir);
 }, 60_000);
 afterAll(removeOutdirs);
 
@@ -127,11 +120,11 @@ describe('make_call bundle, without --enable-source-maps', () => {
     }
   });
 
-  it('a corrupt map leaves the raw frame (the bundle’s own position), and the function still answers', () => {
+  it('a corrupt map leaves the raw frame (the bundle’s own position), and the function still answers', async () => {
     const corrupt = tempOutdir();
     bundleFunction('makeCall', corrupt);
     writeFileSync(join(corrupt, `${BUNDLE_FILE}.map`), '{ "version": 3, "mappings": ');
-    const { line, child } = run(corrupt);
+    const { line, child } = await run(corrupt);
     expect(child.results.slice(0, 2)).toEqual([200, 200]);
     expect(line('Configuration invalid').location).toMatch(/^index\.mjs:\d+:\d+$/);
     expect(line('Invocation failed').location).toMatch(/^index\.mjs:\d+:\d+$/);
