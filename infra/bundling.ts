@@ -58,7 +58,8 @@ const ON_DEMAND_PACKAGES: Record<string, { file: string; source?: string; only?:
   '@slack/webhook': { file: 'chunks/slack-webhook', source: 'infra/shims/slackWebhook.ts' },
   '@aws-lambda-powertools/metrics': { file: 'chunks/powertools-metrics', only: ['authorizer'] },
 };
-const ON_DEMAND_EXTENSION = '.mjs';
+/** How the entry imports an on-demand file: relative to itself, `.mjs` like every file here. */
+const onDemandImport = (file: string) => `./${file}.mjs`;
 
 /** The entry file in each function's directory; `.mjs` makes Node and Lambda load it as an ES module. */
 export const BUNDLE_FILE = 'index.mjs';
@@ -127,14 +128,14 @@ export function bundleFunction(name: FunctionName, outdir: string): Metafile {
     entryPoints: [FUNCTION_ENTRIES[name]],
     alias: {
       ...ESBUILD_OPTIONS.alias,
-      ...Object.fromEntries(onDemandHere.map(([pkg, { file }]) => [pkg, `./${file}${ON_DEMAND_EXTENSION}`])),
+      ...Object.fromEntries(onDemandHere.map(([pkg, { file }]) => [pkg, onDemandImport(file)])),
     },
     external: ['./chunks/*'],
   });
   const imported = new Set(
     Object.values(entry.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path)),
   );
-  const onDemand = onDemandHere.filter(([, { file }]) => imported.has(`./${file}${ON_DEMAND_EXTENSION}`));
+  const onDemand = onDemandHere.filter(([, { file }]) => imported.has(onDemandImport(file)));
   const lazy =
     onDemand.length === 0
       ? undefined
