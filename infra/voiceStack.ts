@@ -148,7 +148,7 @@ export const SECRET_PLACEHOLDER =
  * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
  *   could not be read; a rotation put in now would not be seen.
  * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
- *   table in time, so calls went ahead uncounted (or, fail-closed, were refused).
+ *   table in time, so calls went ahead unchecked (or, fail-closed, were refused).
  */
 export const ALARM_THRESHOLDS = {
   api4xx: 100,
@@ -477,7 +477,7 @@ export class VoiceStack extends Stack {
     if (this.callLimitsTable) {
       alarm(
         'CallLimitsUnavailable',
-        'make_call could not read the call-limits table in time: calls went ahead uncounted (refused when fail-closed)',
+        'make_call could not read the call-limits table in time: calls went ahead unchecked (refused when fail-closed)',
         serviceMetric(METRIC.CallLimitsUnavailable),
         ALARM_THRESHOLDS.callLimitsUnavailable,
       );

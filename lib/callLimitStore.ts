@@ -30,6 +30,11 @@ import type { WebhookAnswer } from './twilioWebhook.js';
 export interface CallLimitStore {
   /** Applies the steps; says which limit refused the call, if one did. Throws when the store fails. */
   take(steps: readonly LimitStep[], nowMs: number): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
+  /**
+   * Gives back what a take of these steps took: each counter down one, the slot freed while
+   * this call holds it. For a take that answered allowed after its caller stopped waiting.
+   */
+  giveBack(steps: readonly LimitStep[]): Promise<void>;
   /** Frees the concurrent-call slot call `callSid` of caller `userId` holds, if it still does. */
   release(callSid: string, userId: string): Promise<void>;
 }
@@ -64,7 +69,12 @@ function freeing(callSids: string[]) {
   };
 }
 
-/** The one write of a step: its counters up (or down, to undo), its slot taken (or given back). */
+/**
+ * The one write of a step: its counters up (or down, to undo), its slot taken (or given
+ * back). Given back only while the item holds this call's slot: the slot and the counters
+ * are one write, so a call whose write never landed (timed out on our side) gives back
+ * nothing it did not take.
+ */
 function stepUpdate(step: LimitStep, by: 1 | -1) {
   const names: Record<string, string> = {};
   const values: Record<string, Value> = {};
@@ -92,9 +102,10 @@ function stepUpdate(step: LimitStep, by: 1 | -1) {
   } else if (step.slot) {
     const free = freeing([step.slot.callSid]);
     Object.assign(names, free.names);
-    Object.assign(values, free.values);
+    Object.assign(values, free.values, { ':held': { S: step.slot.callSid } });
     clauses.DELETE.push(...free.clauses.DELETE);
     clauses.REMOVE.push(...free.clauses.REMOVE);
+    conditions.push('contains(#slots, :held)');
   }
   if (by === 1) {
     names['#ttl'] = TTL;
@@ -179,25 +190,36 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     }
   };
 
+  /** Each step's write undone; a refused undo (the call holds no slot there) is nothing to undo. */
+  const giveBack = async (steps: readonly LimitStep[]) => {
+    await Promise.allSettled(steps.map((taken) => update(stepUpdate(taken, -1))));
+  };
+
   return {
     async take(steps, nowMs) {
       const done: LimitStep[] = [];
-      const undo = () => Promise.allSettled(done.map((taken) => update(stepUpdate(taken, -1))));
+      let sent: LimitStep | undefined;
       try {
         for (const step of steps) {
+          sent = step;
           const refused = await apply(step, nowMs);
+          sent = undefined;
           if (refused) {
-            await undo();
+            await giveBack(done);
             return { allowed: false, limit: refused };
           }
           done.push(step);
         }
       } catch (error) {
-        void undo();
+        // A write that failed on our side may still have landed: one with a slot gives back
+        // only what it holds (stepUpdate), so it is undone too; a bare counter's stays counted.
+        await giveBack(sent?.slot ? [...done, sent] : done);
         throw error;
       }
       return { allowed: true };
     },
+
+    giveBack,
 
     release(callSid, userId) {
       return freeSlots(phoneItemKey(userId), [callSid]);
@@ -224,7 +246,22 @@ export function within<T>(work: Promise<T>, ms: number): Promise<T> {
 /** The most a make_call waits for the limits; past it the call goes ahead (or not, fail-closed). */
 export const CALL_LIMITS_TIMEOUT_MS = 500;
 
-/** What the limits say about this call, within CALL_LIMITS_TIMEOUT_MS. Never throws. */
+/**
+ * How long a refusal for want of the limits (CALL_LIMITS_FAIL_CLOSED) waits, past the
+ * deadline, for the writes still under way to be given back.
+ */
+export const GIVE_BACK_WAIT_MS = 2_000;
+
+/**
+ * What the limits say about this call, within CALL_LIMITS_TIMEOUT_MS. Never throws.
+ *
+ * Past the deadline the writes go on and may still take a slot and count the call. A call
+ * that goes ahead keeps them: it is a call, and its completed callback frees its slot. A call
+ * refused for want of the limits (CALL_LIMITS_FAIL_CLOSED) is never placed, so nothing would
+ * free its slot until it expired, locking the caller out: what its writes take is given
+ * back, and the refusal waits up to GIVE_BACK_WAIT_MS for that (Lambda may freeze the
+ * container once the handler answers).
+ */
 export async function checkCallLimits(
   store: CallLimitStore,
   call: LimitedCall,
@@ -232,9 +269,16 @@ export async function checkCallLimits(
   settings: LimitSettings,
   timeoutMs = CALL_LIMITS_TIMEOUT_MS,
 ): Promise<LimitOutcome> {
+  const steps = limitSteps(call, nowMs, settings);
+  const taking = store.take(steps, nowMs);
   try {
-    return await within(store.take(limitSteps(call, nowMs, settings), nowMs), timeoutMs);
+    return await within(taking, timeoutMs);
   } catch (error) {
+    if (settings.CALL_LIMITS_FAIL_CLOSED) {
+      // A take that failed gave back its own writes; one that answered allowed, too late, is given back here.
+      const givenBack = taking.then((outcome) => (outcome.allowed ? store.giveBack(steps) : undefined));
+      await within(givenBack, GIVE_BACK_WAIT_MS).catch(() => undefined);
+    }
     return { unavailable: true, reason: error instanceof Error ? error.name : 'unknown error' };
   }
 }

@@ -214,7 +214,7 @@ export function answerWithLimits(
       key: 'call-limits-unavailable',
       errorMsg: settings.CALL_LIMITS_FAIL_CLOSED
         ? 'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED)'
-        : 'Call limits unavailable: calls go ahead uncounted',
+        : 'Call limits unavailable: calls go ahead unchecked',
       meta: { reason: outcome.reason },
     },
   };

@@ -33,7 +33,7 @@ export const METRIC = {
   CallsCompleted: 'CallsCompleted',
   /** A call a per-caller limit (or the service-wide breaker) refused; dimension Limit. */
   CallLimited: 'CallLimited',
-  /** The call-limits table could not be read in time: the call went ahead uncounted (or was refused, fail-closed). */
+  /** The call-limits table could not be read in time: the call went ahead unchecked (or was refused, fail-closed). */
   CallLimitsUnavailable: 'CallLimitsUnavailable',
   /** A request was served with secrets past SECRETS_CACHE_TTL because the store could not be read. */
   SecretStale: 'SecretStale',

@@ -103,7 +103,7 @@ function callLimitLines(callLimits: CallLimits): string[] {
       `  Service-wide: ${limits.MAX_PHONE_CALLS_PER_MINUTE} phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).`,
       failClosed
         ? '  When the table cannot be read in time, calls are refused: fail-closed (CALL_LIMITS_FAIL_CLOSED=true).'
-        : '  When the table cannot be read in time, calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
+        : '  When the table cannot be read in time, calls go through unchecked: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
     );
   }
   if (!callLimits.ttl) lines.push('  This server has no TTL: expired counters are not deleted.');

@@ -128,7 +128,7 @@ describe('bannerLines: the call limits', () => {
         '1 at a time (MAX_CONCURRENT_PHONE_CALLS); 60 app-to-app calls an hour (MAX_CLIENT_CALLS_PER_HOUR).\n',
     );
     expect(text).toContain('  Service-wide: 100 phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).\n');
-    expect(text).toContain('calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false)');
+    expect(text).toContain('calls go through unchecked: fail-open (CALL_LIMITS_FAIL_CLOSED=false)');
     expect(text).toContain('  This server has no TTL: expired counters are not deleted.\n');
     expect(text).toContain('  LOCAL_CALL_LIMITS=off switches them off.');
   });

@@ -163,7 +163,7 @@ describe('npm start: the call limits', () => {
     '  Per caller: 10 phone calls an hour (MAX_PHONE_CALLS_PER_HOUR), 30 a day (MAX_PHONE_CALLS_PER_DAY), ' +
       '1 at a time (MAX_CONCURRENT_PHONE_CALLS); 60 app-to-app calls an hour (MAX_CLIENT_CALLS_PER_HOUR).',
     '  Service-wide: 100 phone calls a minute (MAX_PHONE_CALLS_PER_MINUTE).',
-    '  When the table cannot be read in time, calls go through uncounted: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
+    '  When the table cannot be read in time, calls go through unchecked: fail-open (CALL_LIMITS_FAIL_CLOSED=false).',
   ].join('\n');
   const IN_MEMORY =
     /Call limits: ON, counted in DynamoDB table voice-call-limits on an in-memory dynalite at (http:\/\/127\.0\.0\.1:\d+) \(emptied when npm start stops\)\./;

@@ -17,7 +17,7 @@ import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
 import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml, webhookEvent } from '../call/harness.js';
 import { parseXml } from '../call/xml.js';
-import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, useDynalite } from '../support/dynamoLocal.js';
+import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, slowDynamo, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
 import { startLocalGateway } from '../support/localGateway.js';
 import { recordingLog } from '../support/recordingLog.js';
@@ -306,11 +306,15 @@ describe('DynamoDB failing or slow', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(dialed(twiml)).toBe(true);
     expect(svc.metrics).toContain('CallLimitsUnavailable{}');
-    expect(svc.alerts.map((a) => a.errorMsg)).toEqual(['Call limits unavailable: calls go ahead uncounted']);
+    expect(svc.alerts.map((a) => a.errorMsg)).toEqual(['Call limits unavailable: calls go ahead unchecked']);
   });
 
   it('hanging: the call goes ahead after at most 500 ms', async () => {
-    const hanging = { take: () => new Promise<never>(() => undefined), release: async () => undefined };
+    const hanging = {
+      take: () => new Promise<never>(() => undefined),
+      giveBack: async () => undefined,
+      release: async () => undefined,
+    };
     const svc = await limitsService();
     const call = makeCall.createHandler({
       config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: svc.table }),
@@ -334,6 +338,67 @@ describe('DynamoDB failing or slow', () => {
     expect(svc.alerts.map((a) => a.errorMsg)).toEqual([
       'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED)',
     ]);
+  });
+
+  it('slow, fail-closed: a call refused past the deadline holds no slot and counts nothing, so the caller can call again', async () => {
+    const table = await freshTable();
+    // Each answer 300 ms late: the caller's write, then the minute's, end past the 500 ms deadline.
+    const slow = await slowDynamo(dynamo.endpoint, 300);
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', slow.endpoint);
+    try {
+      const store = dynamoCallLimitStore(table); // the deployed timeouts: 400 ms a write
+      const call = makeCall.createHandler({
+        config: makeCallConfig({
+          ...POLICY_ENV,
+          CALL_LIMITS_TABLE: table,
+          CALL_STATUS_CALLBACK: 'true',
+          CALL_LIMITS_FAIL_CLOSED: 'true',
+        }),
+        log: recordingLog(),
+        alert: async () => undefined,
+        allowUnsignedRequests: false,
+        callLimits: () => store,
+        now: () => NOW,
+      });
+      const dial = async (sid: string) =>
+        (await call(callEvent({ params: { CallSid: sid, From: caller('42'), to: '+14155552671' } }))).body;
+
+      expect(await dial('CA'.padEnd(34, '1'))).toBe(LIMITED);
+      // Read at once: the refusal waited for the give-back (a frozen container would not finish it later).
+      const item = await stored(table, 'u#42#phone');
+      expect(item?.slots).toBeUndefined();
+      expect(Object.entries(item ?? {}).filter(([name, value]) => name.startsWith('h#') && value.N !== '0')).toEqual(
+        [],
+      );
+
+      slow.delayMs = 0;
+      expect(dialed(await dial('CA'.padEnd(34, '2')))).toBe(true);
+    } finally {
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+      await slow.settled();
+      await slow.close();
+    }
+  });
+
+  it('giving back a call that holds no slot changes nothing: its write never landed', async () => {
+    const table = await freshTable();
+    const store = dynamoCallLimitStore(table);
+    const step = (callSid: string): LimitStep => ({
+      key: 'u#1#phone',
+      counters: [{ attribute: 'h#x', limit: 10, name: 'phone-hour' }],
+      slot: { callSid, expiresAt: 9e9, limit: 2, name: 'phone-concurrent' },
+      ended: [],
+      expiresAt: 9e9,
+    });
+    expect(await store.take([step('CA1')], NOW)).toEqual({ allowed: true });
+    const before = await stored(table, 'u#1#phone');
+
+    await store.giveBack([step('CA2')]);
+
+    expect(await stored(table, 'u#1#phone')).toEqual(before);
+    await store.giveBack([step('CA1')]);
+    const after = await stored(table, 'u#1#phone');
+    expect([after?.slots, after?.['h#x']]).toEqual([undefined, { N: '0' }]);
   });
 
   it('the store itself, under the real SDK: take then release frees the slot', async () => {

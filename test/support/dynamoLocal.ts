@@ -62,3 +62,66 @@ export function useDynalite(): { readonly endpoint: string } {
     },
   };
 }
+
+export interface SlowDynamo {
+  /** `http://127.0.0.1:<port>`: DynamoDB (the target) behind the delay. */
+  endpoint: string;
+  /** How long each answer is held back from now on. */
+  delayMs: number;
+  /** Every request forwarded so far has been answered (or its client went away). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * DynamoDB slowed down: a loopback proxy that forwards each request to `target` at once
+ * (the write lands) and holds the answer back `delayMs`, as a store that is slow to answer
+ * is seen from the client.
+ */
+export async function slowDynamo(target: string, delayMs: number): Promise<SlowDynamo> {
+  const { createServer, request } = await import('node:http');
+  const pending = new Set<Promise<void>>();
+  const state = { delayMs };
+  const server = createServer((incoming, outgoing) => {
+    const done = new Promise<void>((resolve) => {
+      outgoing.on('close', resolve);
+      const forward = request(
+        `${target}${incoming.url ?? '/'}`,
+        { method: incoming.method, headers: incoming.headers },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () =>
+            setTimeout(() => {
+              outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+              outgoing.end(Buffer.concat(chunks));
+            }, state.delayMs),
+          );
+        },
+      );
+      forward.on('error', () => outgoing.destroy());
+      incoming.pipe(forward);
+    });
+    pending.add(done);
+    void done.then(() => pending.delete(done));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(ms: number) {
+      state.delayMs = ms;
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.all(pending);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
