@@ -269,6 +269,12 @@ export function parseStackSettings(given: Env): StackSettings {
       burstLimit: limit(burst, 'API_THROTTLE_BURST'),
     };
   }
+  // The functions check this too (lib/callLimits.ts), at their first request; synth says it first.
+  if (knobs.CALL_LIMITS === true && fields.CALL_STATUS_CALLBACK === false) {
+    problems.push(
+      "CALL_STATUS_CALLBACK must be true while CALL_LIMITS is on: only a call's completed callback frees its slot",
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const functionSettings: Partial<Record<FieldName, string>> = {};

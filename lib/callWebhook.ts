@@ -4,7 +4,7 @@
  * The handler only loads the configuration and performs the log, the metric and the alert.
  */
 import type { VendorAlert } from './alerts.js';
-import type { LimitedCall } from './callLimits.js';
+import { callLimitProblems, type LimitedCall } from './callLimits.js';
 import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
 import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
@@ -85,10 +85,13 @@ function describe(decision: CallDecision): Record<string, unknown> {
 
 /**
  * make_call's configuration. The dialing settings are also checked against the phone
- * metadata, once, when the loader is made — not on every request.
+ * metadata, and the call limits against the callbacks that free their slots, once, when the
+ * loader is made — not on every request.
  */
 export function makeCallConfig(env: Env) {
-  return configLoader(FUNCTION_FIELDS.makeCall, env, { check: dialPolicyProblems });
+  return configLoader(FUNCTION_FIELDS.makeCall, env, {
+    check: (settings) => [...dialPolicyProblems(settings), ...callLimitProblems(settings)],
+  });
 }
 
 /**

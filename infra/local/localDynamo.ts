@@ -233,10 +233,13 @@ export async function startLocalDynamo(
 
 /**
  * The functions' settings with the limits as npm start runs them: on, the table and
- * endpoint laid over; off, no CALL_LIMITS_TABLE (even one from `.env`), so nothing counts.
+ * endpoint laid over, and the status callbacks on unless given (only a call's completed
+ * callback frees its slot, as in the stack); off, no CALL_LIMITS_TABLE (even one from
+ * `.env`), so nothing counts.
  */
 export function withLocalCallLimits(env: Env, dynamo: LocalDynamo | undefined): Env {
-  return dynamo ? { ...env, ...dynamo.env } : { ...env, CALL_LIMITS_TABLE: undefined };
+  if (!dynamo) return { ...env, CALL_LIMITS_TABLE: undefined };
+  return { ...env, CALL_STATUS_CALLBACK: env.CALL_STATUS_CALLBACK?.trim() || 'true', ...dynamo.env };
 }
 
 /** What the banner says about the limits: read from the settings as make_call reads them, defaults included. */

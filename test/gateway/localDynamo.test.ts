@@ -84,7 +84,10 @@ describe('startLocalDynamo', () => {
         TWILIO_FROM: '+15005550006',
         AWS_ENDPOINT_URL_DYNAMODB: endpoint,
         CALL_LIMITS_TABLE: 'voice-call-limits',
+        // Only a call's completed callback frees its slot: on unless given.
+        CALL_STATUS_CALLBACK: 'true',
       });
+      expect(withLocalCallLimits({ CALL_STATUS_CALLBACK: 'false' }, dynamo).CALL_STATUS_CALLBACK).toBe('false');
       // The SDK reads the endpoint from the process environment; a dynalite takes any credentials.
       expect(processEnvironment).toEqual({
         AWS_ENDPOINT_URL_DYNAMODB: endpoint,

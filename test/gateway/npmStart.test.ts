@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseXml } from '../call/xml.js';
 import {
   createCallLimitsTable,
   describeTable,
@@ -104,7 +105,11 @@ describe('npm start', () => {
       body: new URLSearchParams({ to: '+14155550123', From: from ?? '' }),
     });
 
-    expect(await response.text()).toContain('<Number>+14155550123</Number>');
+    // With the call limits on (npm start's default), the status callbacks are on too: they free the slots.
+    const number = parseXml(await response.text()).root.children[0]?.children[0];
+    expect(number?.name).toBe('Number');
+    expect(number?.text).toBe('+14155550123');
+    expect(number?.attributes.statusCallback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/call_status$/);
   });
 
   describe('with SECRET_ID (a loopback Secrets Manager endpoint the real AWS SDK talks to)', () => {

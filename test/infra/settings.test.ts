@@ -253,7 +253,7 @@ describe('synth settings', () => {
   it('stack defaults: a value given in the environment or with -c wins (and is validated); empty means not given', () => {
     const fromEnv = parseStackSettings({ ...SETTINGS, DIAL_ACTION: 'false', ANSWER_ON_BRIDGE: ' ' });
     expect(fromEnv.functionSettings).toMatchObject({ DIAL_ACTION: 'false', ANSWER_ON_BRIDGE: 'true' });
-    const values = settingValues(context({ CALL_STATUS_CALLBACK: false, DIAL_ACTION: 'false' }), {
+    const values = settingValues(context({ CALL_STATUS_CALLBACK: false, DIAL_ACTION: 'false', CALL_LIMITS: 'off' }), {
       ...SETTINGS,
       DIAL_ACTION: 'true',
     });
@@ -266,6 +266,13 @@ describe('synth settings', () => {
       'ANSWER_ON_BRIDGE must be true or false',
       'CALL_STATUS_CALLBACK must be true or false',
     ]);
+  });
+
+  it('the call limits need the status callbacks: only a call’s completed callback frees its slot', () => {
+    expect(problemsOf({ ...SETTINGS, CALL_STATUS_CALLBACK: 'false' })).toEqual([
+      "CALL_STATUS_CALLBACK must be true while CALL_LIMITS is on: only a call's completed callback frees its slot",
+    ]);
+    expect(problemsOf({ ...SETTINGS, CALL_STATUS_CALLBACK: 'false', CALL_LIMITS: 'off' })).toEqual([]);
   });
 
   it('DIAL_TIMEOUT and SUPPORT_NUMBER pass through when given, and are absent otherwise', () => {

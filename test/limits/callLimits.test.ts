@@ -15,7 +15,16 @@ import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
-import { APP_SID, callEvent, POLICY_ENV, SAY, sayTwiml, webhookEvent } from '../call/harness.js';
+import {
+  APP_SID,
+  callEvent,
+  callHandler,
+  POLICY_ENV,
+  SAY,
+  sayTwiml,
+  twimlBody,
+  webhookEvent,
+} from '../call/harness.js';
 import { parseXml } from '../call/xml.js';
 import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, slowDynamo, useDynalite } from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
@@ -296,6 +305,21 @@ describe('per-caller limits', () => {
   });
 });
 
+describe('settings', () => {
+  it('the limits without the status callbacks: make_call says try later, naming CALL_STATUS_CALLBACK, and dials nothing', async () => {
+    const { handler, log } = callHandler({
+      ...POLICY_ENV,
+      CALL_LIMITS_TABLE: 'any-table',
+      CALL_STATUS_CALLBACK: 'false',
+    });
+
+    const response = await handler(callEvent({ params: { From: caller('42'), to: '+14155552671' } }));
+
+    expect(twimlBody(response)).toBe(sayTwiml(SAY.tryLater));
+    expect(log.text()).toContain('CALL_STATUS_CALLBACK must be true when CALL_LIMITS_TABLE is set');
+  });
+});
+
 describe('DynamoDB failing or slow', () => {
   it('down: the call goes ahead within 500 ms, counted as CallLimitsUnavailable and alerted', async () => {
     const svc = await limitsService({ CALL_LIMITS_TABLE: 'no-such-table' });
@@ -317,7 +341,7 @@ describe('DynamoDB failing or slow', () => {
     };
     const svc = await limitsService();
     const call = makeCall.createHandler({
-      config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: svc.table }),
+      config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: svc.table, CALL_STATUS_CALLBACK: 'true' }),
       log: recordingLog(),
       alert: async () => undefined,
       allowUnsignedRequests: false,
@@ -433,6 +457,7 @@ describe('on the local gateway, over real HTTP', () => {
     const table = await freshTable();
     const gateway = await startLocalGateway({
       CALL_LIMITS_TABLE: table,
+      CALL_STATUS_CALLBACK: 'true',
       MAX_PHONE_CALLS_PER_HOUR: '1',
       MAX_CONCURRENT_PHONE_CALLS: '5',
     });
