@@ -33,9 +33,10 @@ export type CallDecision =
   /** Twilio's From is not an identity this service issues: no one of ours is calling. */
   | { kind: 'unauthorised'; from: string | undefined }
   | { kind: 'greeting' }
-  | { kind: 'emergency'; to: string }
+  /** `caller`: the user id of the app user who dialed it (their alerts are keyed by it). */
+  | { kind: 'emergency'; to: string; caller: string }
   | { kind: 'invalid'; to: string }
-  | { kind: 'blocked'; to: string; reason: string }
+  | { kind: 'blocked'; to: string; reason: string; caller: string }
   /** Dials a number; `caller`: the user id of the app user placing the call (Twilio's From). */
   | { kind: 'number'; number: string; callerId: string; caller: string }
   /** The support line: SUPPORT_NUMBER, with the company's caller ID. */
@@ -105,14 +106,14 @@ export function callerUserId(twilioFrom: string | undefined, appSid: string): st
 }
 
 function routeToNumber(to: string, caller: string, params: CallParams, policy: DialPolicy): CallDecision {
-  if (policy.EMERGENCY_NUMBERS.includes(to.replace(/\D/g, ''))) return { kind: 'emergency', to };
+  if (policy.EMERGENCY_NUMBERS.includes(to.replace(/\D/g, ''))) return { kind: 'emergency', to, caller };
   const parsed = parseNumber(to, policy.DEFAULT_COUNTRY);
   if (!parsed?.valid) return { kind: 'invalid', to };
   if (!parsed.country || !policy.ALLOWED_DIAL_COUNTRIES.includes(parsed.country)) {
-    return { kind: 'blocked', to, reason: `country ${parsed.country ?? 'none'} is not allowed` };
+    return { kind: 'blocked', to, reason: `country ${parsed.country ?? 'none'} is not allowed`, caller };
   }
   if (parsed.type && policy.BLOCKED_NUMBER_TYPES.includes(parsed.type)) {
-    return { kind: 'blocked', to, reason: `${parsed.type} number` };
+    return { kind: 'blocked', to, reason: `${parsed.type} number`, caller };
   }
   return { kind: 'number', number: parsed.e164, callerId: phoneCallerId(params, policy), caller };
 }

@@ -63,7 +63,11 @@ const routed = (decision: CallDecision): WebhookAnswer['metrics'] => [
   { name: METRIC.CallRouted, dimensions: { Decision: decision.kind satisfies (typeof DECISIONS)[number] } },
 ];
 
-/** What to say about a decision: destinations are logged, as the legacy controller's meta did. */
+/**
+ * What to say about a decision: destinations are logged, as the legacy controller's meta did.
+ * Those the request chose and nothing checked (an invalid or emergency `to`, any length the
+ * body allows) are cut, as every other value a request chooses is.
+ */
 function describe(decision: CallDecision): Record<string, unknown> {
   switch (decision.kind) {
     case 'number':
@@ -77,9 +81,9 @@ function describe(decision: CallDecision): Record<string, unknown> {
     case 'unauthorised':
       return { decision: 'unauthorised', from: decision.from?.slice(0, 160) ?? null };
     case 'blocked':
-      return { decision: 'blocked', to: decision.to, reason: decision.reason };
+      return { decision: 'blocked', to: decision.to.slice(0, 64), reason: decision.reason };
     default:
-      return { decision: decision.kind, to: decision.to };
+      return { decision: decision.kind, to: decision.to.slice(0, 64) };
   }
 }
 
@@ -133,12 +137,19 @@ export function answerCallWebhook(
       response: twiml(callTwiml(decision, dialOptions(config, base))),
       log: { level: 'warn', message: errorMsg, attributes },
       metrics: routed(decision),
-      // Unauthorised callers are one kind; destinations (signed, from our own users) key by value.
-      alert: { key: 'to' in decision ? `${decision.kind}:${decision.to}` : decision.kind, errorMsg, meta: attributes },
+      // Unauthorised callers are one kind; a destination's alert keys by the user who dialed it, not
+      // by what they dialed: one user trying a thousand numbers is one alert a minute, not the cap.
+      alert: {
+        key: 'caller' in decision ? `${decision.kind}:${decision.caller}` : decision.kind,
+        errorMsg,
+        meta: { ...attributes, ...('caller' in decision ? { userId: decision.caller } : {}) },
+      },
     };
   }
   const limits: LimitedCall | undefined =
-    config.CALL_LIMITS_TABLE && 'caller' in decision && callSid
+    config.CALL_LIMITS_TABLE &&
+    (decision.kind === 'number' || decision.kind === 'support' || decision.kind === 'client') &&
+    callSid
       ? { leg: decision.kind, userId: decision.caller, callSid }
       : undefined;
   // A call to a number takes one of its caller's slots: call_status's URL says whose.

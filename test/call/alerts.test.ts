@@ -15,6 +15,7 @@ import { type SlackReceiver, startSlackReceiver } from '../support/slackReceiver
 import {
   AUTH_TOKEN,
   CALL_SID,
+  CALLER,
   CALLER_7,
   callEvent,
   callHandler,
@@ -89,15 +90,22 @@ describe('make_call alerts', () => {
     expect(JSON.stringify(slack.received)).not.toContain(AUTH_TOKEN);
   });
 
-  it('the same kind and value alert at most once per 60 s; other values do alert; after 60 s again', async () => {
+  it('a destination alert is keyed by the user who dialed it: once per 60 s per user and kind, whatever they dial', async () => {
     slack.received.length = 0;
     const { handler, clock } = slackHandler(withSlack());
-    const call = (to: string) => handler(callEvent({ params: { to } }));
+    const call = (to: string, from = CALLER) => handler(callEvent({ params: { to, From: from } }));
     for (let i = 0; i < 5; i++) expect(twimlBody(await call('911'))).toBe(sayTwiml(SAY.emergency));
     expect(slack.received).toHaveLength(1);
-    await call('112'); // another value
-    await call('+18765230123'); // another kind
+    await call('112'); // another emergency number, the same user
+    for (let i = 0; i < 40; i++) await call(`+1876523${String(1000 + i)}`); // another kind: 40 blocked numbers
+    expect(slack.received).toHaveLength(2);
+    await call('911', CALLER_7); // another user
     expect(slack.received).toHaveLength(3);
+    expect(slack.received.map((request) => JSON.parse(slackFields(request.body).meta ?? '{}').userId)).toEqual([
+      '42',
+      '42',
+      '7',
+    ]);
     clock.now += 59_999;
     await call('911');
     await call('+18765230123');
@@ -106,6 +114,17 @@ describe('make_call alerts', () => {
     await call('911');
     expect(slack.received).toHaveLength(4);
     expect(slackFields(slack.received[3]?.body).errorMsg).toMatch(/emergency/i);
+  });
+
+  it('one user dialing blocked numbers cannot use up the alert budget: a forged request still alerts', async () => {
+    slack.received.length = 0;
+    const { handler } = slackHandler(withSlack());
+    for (let i = 0; i < 40; i++) await handler(callEvent({ params: { to: `+1876523${String(1000 + i)}` } }));
+    await handler(callEvent({ params: { to: '+14155552671' }, signature: 'none' }));
+    expect(slack.received.map((request) => slackFields(request.body).errorMsg)).toEqual([
+      'Destination not allowed',
+      expect.stringMatching(/sign/i),
+    ]);
   });
 
   it('unsigned requests are one kind of alert: another address, URL or parameter does not make another', async () => {
@@ -129,7 +148,7 @@ describe('make_call alerts', () => {
     slack.received.length = 0;
     const handler = createHandler({ ...defaultDeps(withSlack()), log: recordingLog(), metrics: noMetrics });
     for (let i = 0; i < 3; i++) await handler(callEvent({ params: { to: '999' } }));
-    await handler(callEvent({ params: { to: '000' } }));
+    await handler(callEvent({ params: { to: '000', From: CALLER_7 } }));
     expect(slack.received.map((request) => JSON.parse(slackFields(request.body).meta ?? '{}').to)).toEqual([
       '999',
       '000',
@@ -214,6 +233,19 @@ describe('make_call logs', () => {
       expect(log.entries, to).toHaveLength(1);
       expect(log.entries[0]?.attributes, to).toMatchObject({ callSid: CALL_SID, decision });
       if (decision === 'emergency' || decision === 'blocked') expect(log.entries[0]?.level).toBe('warn');
+    }
+  });
+
+  it('a destination the request chose is logged cut to 64 characters, whatever its length', async () => {
+    for (const [to, decision] of [
+      ['1'.repeat(10_000), 'invalid'],
+      [`x${'y'.repeat(10_000)}`, 'invalid'],
+      [`911${' '.repeat(5_000)}(`, 'emergency'],
+    ] as const) {
+      const { handler, log } = callHandler();
+      await handler(callEvent({ params: { to } }));
+      expect(log.entries[0]?.attributes?.decision).toBe(decision);
+      expect(String(log.entries[0]?.attributes?.to)).toBe(to.trim().slice(0, 64));
     }
   });
 
