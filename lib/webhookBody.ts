@@ -40,8 +40,14 @@ function decode(raw: RawBody): string | BodyRejection {
   }
 }
 
+/**
+ * Parameters keyed by any name a body sends: no prototype, so `constructor`, `toString` or
+ * `__proto__` are parameters like any other (Twilio signs them), not Object's own.
+ */
+const noPrototype = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 function formParams(text: string): WebhookParams {
-  const params: Record<string, string | string[]> = {};
+  const params = noPrototype<string | string[]>();
   for (const [name, value] of new URLSearchParams(text)) {
     const existing = params[name];
     params[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
@@ -57,7 +63,7 @@ function jsonParams(text: string): WebhookParams | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const params: Record<string, string> = {};
+  const params = noPrototype<string>();
   for (const [name, value] of Object.entries(parsed)) {
     if (typeof value === 'string') params[name] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') params[name] = String(value);

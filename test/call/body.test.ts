@@ -8,6 +8,7 @@ import type { HttpResponse } from '../../lib/httpResponses.js';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
+  CALL_SID,
   CALLER,
   type CallRequestOptions,
   callEvent,
@@ -135,6 +136,26 @@ describe('make_call body', () => {
       verb: 'Say',
       text: 'Congratulations! You have just made your first call! Good bye.',
     });
+  });
+
+  it('parameters named like Object’s own (constructor, toString, __proto__) are parameters: a signed call with them dials', async () => {
+    const params = { constructor: 'x', toString: '1', hasOwnProperty: 'y', to: '+14155552671' };
+    for (const encoding of ['form', 'json'] as const) {
+      const { response } = await send({ encoding, params });
+      expect(twimlSummary(twimlBody(response)), encoding).toMatchObject({ number: '+14155552671' });
+    }
+    // `__proto__` cannot be an object literal's key: signed over a form that sends it twice.
+    const rawBody = `${formBody({ CallSid: CALL_SID, AccountSid: ACCOUNT_SID, From: CALLER, to: '+14155552671' })}&__proto__=a&__proto__=b`;
+    const signed = JSON.parse('{"__proto__": ["a", "b"]}') as Record<string, string[]>;
+    const signature = getExpectedTwilioSignature(AUTH_TOKEN, ROUTE_URL, {
+      ...signed,
+      CallSid: CALL_SID,
+      AccountSid: ACCOUNT_SID,
+      From: CALLER,
+      to: '+14155552671',
+    } as Record<string, string>);
+    const { response } = await send({ rawBody, signature });
+    expect(twimlSummary(twimlBody(response))).toMatchObject({ number: '+14155552671' });
   });
 
   it('an empty body without a content type is an empty form: signed over no parameters, it names no account → 403', async () => {
