@@ -269,6 +269,10 @@ export function parseStackSettings(given: Env): StackSettings {
       burstLimit: limit(burst, 'API_THROTTLE_BURST'),
     };
   }
+  // API Gateway serves HTTPS only; http:// is for the local gateway.
+  if (typeof fields.PUBLIC_BASE_URL === 'string' && fields.PUBLIC_BASE_URL.startsWith('http:')) {
+    problems.push('PUBLIC_BASE_URL must start with https:// in the stack (API Gateway serves HTTPS only)');
+  }
   // The functions check this too (lib/callLimits.ts), at their first request; synth says it first.
   if (knobs.CALL_LIMITS === true && fields.CALL_STATUS_CALLBACK === false) {
     problems.push(

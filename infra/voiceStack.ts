@@ -143,8 +143,12 @@ export const SECRET_PLACEHOLDER =
  *   (route throttles) are background; 100 in five minutes (one every three seconds) is a
  *   flood, or a fault such as a portal JWT secret mismatch that turns every token request
  *   away.
- * - WebhookRejected (signature) ≥ 5: Twilio signs every webhook, so a few rejections already
- *   mean a wrong PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker.
+ * - WebhookRejected (signature) ≥ 5: Twilio signs every webhook, so a few wrong signatures
+ *   already mean a wrong PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or a forger.
+ *   Requests with no signature at all (Reason unsigned: scanners) are drawn, not alarmed.
+ * - WebhookFailed ≥ 1: a webhook failed on our side (a bad setting, the secret unreadable or
+ *   unfilled): the caller heard "try again later" and nothing was dialed. Twilio's webhooks
+ *   get HTTP 200 then, so neither the API's 5xx nor the functions' errors see it.
  * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
  *   could not be read; a rotation put in now would not be seen.
  * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
@@ -153,6 +157,7 @@ export const SECRET_PLACEHOLDER =
 export const ALARM_THRESHOLDS = {
   api4xx: 100,
   signatureRejected: 5,
+  webhookFailed: 1,
   secretStale: 1,
   callLimitsUnavailable: 1,
 } as const;
@@ -463,10 +468,17 @@ export class VoiceStack extends Stack {
     );
     alarm(
       'WebhookSignatureRejected',
-      'makeCall refused Twilio webhooks for a missing or wrong X-Twilio-Signature: Twilio always signs, so a wrong ' +
-        'PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or an attacker',
+      'Twilio webhooks (make_call, dial_status, call_status) refused for a wrong X-Twilio-Signature: Twilio always ' +
+        'signs, so a wrong PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN (every call fails), or a forger',
       serviceMetric(METRIC.WebhookRejected, { Reason: SIGNATURE_REJECTION }),
       ALARM_THRESHOLDS.signatureRejected,
+    );
+    alarm(
+      'WebhookFailed',
+      'A Twilio webhook failed on our side (a setting, or the secret unreadable or unfilled): callers heard ' +
+        '"try again later" and nothing was dialed; answered 200, so Api5xx does not see it',
+      serviceMetric(METRIC.WebhookFailed),
+      ALARM_THRESHOLDS.webhookFailed,
     );
     alarm(
       'SecretStale',
@@ -499,13 +511,15 @@ export class VoiceStack extends Stack {
     const perValue = (metricName: MetricName, dimension: string, values: readonly string[]) =>
       values.map((value) => serviceMetric(metricName, { [dimension]: value }, { label: value }));
 
-    // A dial's outcome is counted per Status and Leg; the graph sums the legs of each status.
+    // A dial's outcome is counted per Status and Leg; the graph sums the legs of each status. In
+    // metric math `a + b` has no value where either has none, and a leg rarely has data in every
+    // period (unknown almost never): each is filled with 0 first.
     const dialOutcomes = DIAL_STATUSES.map(
       (status) =>
         new MathExpression({
           label: status,
           period: PERIOD,
-          expression: LEGS.map((leg) => expressionId('dial', status, leg)).join(' + '),
+          expression: LEGS.map((leg) => `FILL(${expressionId('dial', status, leg)}, 0)`).join(' + '),
           usingMetrics: Object.fromEntries(
             LEGS.map((leg) => [
               expressionId('dial', status, leg),

@@ -88,6 +88,8 @@ const url = (protocols: readonly string[]) => (value: string) => {
 const baseUrl = (value: string) => {
   const parsed = url(['https:', 'http:'])(value);
   if (parsed.search || parsed.hash) throw new Problem('must not have a query string or fragment');
+  // A password here would be in every function's environment, the template and its outputs.
+  if (parsed.username || parsed.password) throw new Problem('must not carry a user name or password');
   return parsed.href.replace(/\/+$/, '');
 };
 

@@ -41,8 +41,10 @@ export const METRIC = {
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
-/** The WebhookRejected reason for a missing or wrong X-Twilio-Signature. */
+/** The WebhookRejected reason for a wrong X-Twilio-Signature: Twilio signs, so our URL or token is wrong, or a forger. */
 export const SIGNATURE_REJECTION = 'signature';
+/** The WebhookRejected reason for a request with no X-Twilio-Signature at all: not Twilio (scanners). */
+export const UNSIGNED_REJECTION = 'unsigned';
 /** The WebhookRejected reason for a signed request from another account or TwiML app. */
 export const ACCOUNT_REJECTION = 'account';
 /** The WebhookRejected reason for a parameter that must be single and came more than once. */
@@ -73,9 +75,10 @@ export const LEGS = ['number', 'client', 'unknown'] as const;
 export const DIAL_STATUSES = ['completed', 'answered', 'busy', 'no-answer', 'failed', 'canceled', 'other'] as const;
 /** CallDuration's and CallsCompleted's Status: the final CallStatus of a leg. */
 export const LEG_STATUSES = ['completed', 'busy', 'no-answer', 'failed', 'canceled'] as const;
-/** WebhookRejected's Reason: a missing or wrong signature, or a body refused with that HTTP status. */
+/** WebhookRejected's Reason: a wrong or missing signature, or a body refused with that HTTP status. */
 export const REJECTION_REASONS = [
   SIGNATURE_REJECTION,
+  UNSIGNED_REJECTION,
   ACCOUNT_REJECTION,
   REPEATED_REJECTION,
   'body 400',

@@ -15,6 +15,7 @@ import {
   type REJECTION_REASONS,
   REPEATED_REJECTION,
   SIGNATURE_REJECTION,
+  UNSIGNED_REJECTION,
 } from './metricNames.js';
 import { type AlertSpec, configFailure, type LogLine } from './secretHealth.js';
 import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
@@ -75,7 +76,11 @@ export function repeatedRejected(names: readonly string[], response: HttpRespons
   };
 }
 
-/** One kind of alert for every unsigned request, whatever its source, URL or parameters. */
+/**
+ * One kind of alert for every unsigned request, whatever its source, URL or parameters. The
+ * metric tells a wrong signature (our URL or token, or a forger: alarmed) from none at all
+ * (not Twilio: scanners, the background of any public URL).
+ */
 function signatureRejected(request: WebhookRequest, url: string): WebhookAnswer {
   const meta = {
     url: withoutQuery(url),
@@ -86,7 +91,7 @@ function signatureRejected(request: WebhookRequest, url: string): WebhookAnswer 
     response: forbidden(),
     log: { level: 'warn', message: 'Request not signed by Twilio', attributes: meta },
     logCap: SIGNATURE_REJECTION,
-    metrics: [rejectedMetric(SIGNATURE_REJECTION)],
+    metrics: [rejectedMetric(meta.hasSignature ? SIGNATURE_REJECTION : UNSIGNED_REJECTION)],
     alert: { key: SIGNATURE_REJECTION, errorMsg: 'Request not signed by Twilio', meta },
   };
 }

@@ -123,7 +123,10 @@ describe('dial_status: what the caller hears once the dial has ended', () => {
     const forged = await handler(dialStatus({ DialCallStatus: 'busy' }, { token: 'another-auth-token-00000000' }));
 
     expect([unsigned.statusCode, forged.statusCode]).toEqual([403, 403]);
-    expect(metrics.map((m) => m.name)).toEqual(['WebhookRejected', 'WebhookRejected']);
+    expect(metrics).toEqual([
+      { name: 'WebhookRejected', dimensions: { Reason: 'unsigned' } },
+      { name: 'WebhookRejected', dimensions: { Reason: 'signature' } },
+    ]);
     expect(alerts).toEqual(['Request not signed by Twilio', 'Request not signed by Twilio']);
   });
 

@@ -268,6 +268,16 @@ describe('synth settings', () => {
     ]);
   });
 
+  it('PUBLIC_BASE_URL: https only in the stack, and never a user name or password (it is in the template and outputs)', () => {
+    expect(problemsOf({ ...SETTINGS, PUBLIC_BASE_URL: 'http://voice.example.com' })).toEqual([
+      'PUBLIC_BASE_URL must start with https:// in the stack (API Gateway serves HTTPS only)',
+    ]);
+    expect(problemsOf({ ...SETTINGS, PUBLIC_BASE_URL: 'https://user:pw@voice.example.com/' })).toEqual([
+      'PUBLIC_BASE_URL must not carry a user name or password',
+    ]);
+    expect(problemsOf({ ...SETTINGS, PUBLIC_BASE_URL: 'https://voice.example.com/base/' })).toEqual([]);
+  });
+
   it('the call limits need the status callbacks: only a call’s completed callback frees its slot', () => {
     expect(problemsOf({ ...SETTINGS, CALL_STATUS_CALLBACK: 'false' })).toEqual([
       "CALL_STATUS_CALLBACK must be true while CALL_LIMITS is on: only a call's completed callback frees its slot",

@@ -244,7 +244,7 @@ describe('functions', () => {
 
   it('turn makeCall’s dial action, answerOnBridge and status callbacks on unless told otherwise', () => {
     const off = synth(
-      { ...SETTINGS, DIAL_ACTION: 'false', CALL_STATUS_CALLBACK: 'false' },
+      { ...SETTINGS, DIAL_ACTION: 'false', CALL_STATUS_CALLBACK: 'false', CALL_LIMITS: 'off' },
       { context: { ANSWER_ON_BRIDGE: 'false' } },
     );
     expect(fnProps('makeCall', off).Environment.Variables).toMatchObject({
@@ -637,9 +637,27 @@ describe('alarms', () => {
       .map((a) => a.Properties)
       .filter((a) => a.MetricName === metricName);
 
-  it('are thirteen in all: two per function (eight), 5xx, 4xx, signature rejections, stale secrets, call limits unavailable', () => {
-    expect(FUNCTION_NAMES.length * 2 + 5).toBe(13);
-    base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 5);
+  it('are fourteen in all: two per function (eight), 5xx, 4xx, signature rejections, webhook failures, stale secrets, call limits unavailable', () => {
+    expect(FUNCTION_NAMES.length * 2 + 6).toBe(14);
+    base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 6);
+  });
+
+  it('watch WebhookFailed (service dimension only): Sum ≥ 1 in five minutes — a failure of ours answers Twilio 200', () => {
+    expect(ALARM_THRESHOLDS.webhookFailed).toBe(1);
+    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.WebhookFailed,
+      Dimensions: [{ Name: 'service', Value: SERVICE_DIMENSION.service }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+      OKActions: [topicRef()],
+    });
+    expect(alarmsOf(METRIC.WebhookFailed)).toHaveLength(1);
   });
 
   it('watch CallLimitsUnavailable (service dimension only): Sum ≥ 1 in five minutes; none with CALL_LIMITS=off', () => {
@@ -677,7 +695,7 @@ describe('alarms', () => {
     expect(alarmsOf('4xx')).toHaveLength(1);
   });
 
-  it('watch WebhookRejected with Reason=signature (and the service dimension): Sum ≥ 5 in five minutes', () => {
+  it('watch WebhookRejected with Reason=signature (a wrong signature; none at all is unsigned, not alarmed): Sum ≥ 5 in five minutes', () => {
     expect(ALARM_THRESHOLDS.signatureRejected).toBe(5);
     base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'VoiceService',
