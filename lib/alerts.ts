@@ -5,6 +5,7 @@
  * written to the log instead.
  */
 import type { IncomingWebhook } from '@slack/webhook';
+import { withDeadline } from './deadline.js';
 import { errorName, type Log } from './log.js';
 import { type Gate, windowedGate } from './rateLimits.js';
 
@@ -102,22 +103,17 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
       log.error('Alert (no SLACK_WEBHOOK_URL configured)', { alert });
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const send = webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert)));
+    const timedOut = new Error('Slack alert timed out');
     try {
-      const outcome = await Promise.race([send, deadline]);
-      if (outcome === 'timeout') {
-        send.catch(() => undefined);
-        log.warn('Slack alert timed out', { alert, timeoutMs });
-      }
+      await withDeadline(
+        webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert))),
+        timeoutMs,
+        () => timedOut,
+      );
     } catch (error) {
+      if (error === timedOut) log.warn('Slack alert timed out', { alert, timeoutMs });
       // The webhook URL is a credential: log the failure's kind, never the URL.
-      log.warn('Slack alert failed', { alert, failure: errorName(error) });
-    } finally {
-      clearTimeout(timer);
+      else log.warn('Slack alert failed', { alert, failure: errorName(error) });
     }
   };
 }
