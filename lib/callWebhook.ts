@@ -45,8 +45,11 @@ export const MAKE_CALL_ORIGIN = {
   originApi: '[POST] /api/v1/make_call',
 } as const satisfies Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 
-/** Routing reads these: each must come once (Twilio signs a sorted, merged form, so order tricks must not count). */
-const ROUTING_PARAMS = ['to', 'from', 'From'] as const;
+/**
+ * Routing reads these, and the call limits CallSid (the slot a call holds): each must come
+ * once (Twilio signs a sorted, merged form, so order tricks must not count).
+ */
+const ROUTING_PARAMS = ['to', 'from', 'From', 'CallSid'] as const;
 const notValid = () => twiml(sayTwiml(MESSAGES.invalid));
 
 /** The decisions that alert the on-call engineer, and what the alert says. */

@@ -117,6 +117,7 @@ describe('parameters routing reads come once', () => {
     ['From', CALLER, `client:${APP_SID}_uid7`],
     ['AccountSid', ACCOUNT_SID, ACCOUNT_SID],
     ['ApplicationSid', APP_SID, OTHER_APP],
+    ['CallSid', 'CA1', 'CA2'],
   ])('%s twice → the not-valid message, nothing dialed', async (name, first, second) => {
     const { handler } = callHandler();
 
