@@ -4,11 +4,12 @@
  * with requests signed by twilio's own helper. Expected texts are the issue's words.
  */
 import { describe, expect, it } from 'vitest';
-import { createHandler } from '../../functions/callEvents.js';
+import { createHandler, defaultDeps } from '../../functions/callEvents.js';
 import type { AlertSender } from '../../lib/alerts.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
 import { FUNCTION_FIELDS } from '../../lib/functionFields.js';
+import { noMetrics } from '../../lib/metrics.js';
 import { openGate } from '../support/gates.js';
 import { recordingLog } from '../support/recordingLog.js';
 import {
@@ -216,6 +217,18 @@ describe('call_status: each leg event, logged; its duration counted when it ends
 
     expect(response.statusCode).toBe(403);
     expect(metrics.map((m) => m.name)).toEqual(['WebhookRejected']);
+  });
+
+  it('Lambda deps without TWILIO_AUTH_TOKEN never skip the check: unsigned dial_status and call_status → 403', async () => {
+    const deps = defaultDeps({ ...ENV, TWILIO_AUTH_TOKEN: undefined });
+    expect(deps.allowUnsignedRequests).toBe(false);
+    const handler = createHandler({ ...deps, log: recordingLog(), alert: async () => undefined, metrics: noMetrics });
+
+    const unsigned = { signature: 'none' } as const;
+    expect((await handler(dialStatus({ DialCallStatus: 'completed' }, unsigned))).statusCode).toBe(403);
+    // A slot holder in the URL frees nothing unsigned.
+    const release = { ...unsigned, query: 'caller=42' };
+    expect((await handler(callStatus({ ...EVENT, CallStatus: 'completed' }, release))).statusCode).toBe(403);
   });
 
   it('a failure of ours → 503, counted as WebhookFailed', async () => {

@@ -188,6 +188,8 @@ describe('the support line', () => {
 
   it.each([
     ['+19002345678', 'SUPPORT_NUMBER is a premium-rate number'],
+    // France's 081x numbers are shared-cost ("numéro à coût partagé").
+    ['+33810123456', 'SUPPORT_NUMBER is a shared-cost number'],
     ['+15551234567', 'SUPPORT_NUMBER is not a valid phone number'],
   ])('SUPPORT_NUMBER=%s is a configuration error named at load: %s', (number, problem) => {
     const policy = parseFields(POLICY_FIELDS, {

@@ -226,3 +226,28 @@ describe('configLoader: validation when config is first loaded', () => {
     ]);
   });
 });
+
+describe('the call limits’ defaults, as the README documents them', () => {
+  it('10 phone calls an hour, 30 a day, 1 at a time, 60 app-to-app calls an hour, 100 phone calls a minute service-wide, fail-open', () => {
+    expect(
+      parseFields(
+        [
+          'MAX_PHONE_CALLS_PER_HOUR',
+          'MAX_PHONE_CALLS_PER_DAY',
+          'MAX_CONCURRENT_PHONE_CALLS',
+          'MAX_CLIENT_CALLS_PER_HOUR',
+          'MAX_PHONE_CALLS_PER_MINUTE',
+          'CALL_LIMITS_FAIL_CLOSED',
+        ],
+        {},
+      ),
+    ).toEqual({
+      MAX_PHONE_CALLS_PER_HOUR: 10,
+      MAX_PHONE_CALLS_PER_DAY: 30,
+      MAX_CONCURRENT_PHONE_CALLS: 1,
+      MAX_CLIENT_CALLS_PER_HOUR: 60,
+      MAX_PHONE_CALLS_PER_MINUTE: 100,
+      CALL_LIMITS_FAIL_CLOSED: false,
+    });
+  });
+});

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callToken from '../../functions/callToken.js';
 import * as makeCall from '../../functions/makeCall.js';
-import type { VendorAlert } from '../../lib/alerts.js';
+import { alertGate, type VendorAlert } from '../../lib/alerts.js';
 import { dialPolicyProblems } from '../../lib/callRouting.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
@@ -92,16 +92,22 @@ function service(env: Env = ENV) {
       flush: () => undefined,
     } satisfies MetricSink,
   };
+  // Each function's alert de-duplication (its own container's) on the test's clock, not the
+  // real one: an outage of 600 s takes well under a second here, and on the real clock the
+  // gate would hide every repeat.
   const authorize = authorizer.createHandler({
     ...deps,
+    alertGate: alertGate(clock.now),
     config: configLoader(FUNCTION_FIELDS.authorizer, env, { now: clock.now, secrets: reads.track(env) }),
   });
   const token = callToken.createHandler({
     ...deps,
+    alertGate: alertGate(clock.now),
     config: configLoader(FUNCTION_FIELDS.callToken, env, { now: clock.now, secrets: reads.track(env) }),
   });
   const call = makeCall.createHandler({
     ...deps,
+    alertGate: alertGate(clock.now),
     config: configLoader(FUNCTION_FIELDS.makeCall, env, {
       now: clock.now,
       check: dialPolicyProblems,
