@@ -9,7 +9,7 @@ import * as callEvents from '../../functions/callEvents.js';
 import * as makeCall from '../../functions/makeCall.js';
 import type { VendorAlert } from '../../lib/alerts.js';
 import { dynamoCallLimitStore } from '../../lib/callLimitStore.js';
-import type { LimitStep } from '../../lib/callLimits.js';
+import { type LimitStep, limitSteps } from '../../lib/callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from '../../lib/callLimitsTable.js';
 import { makeCallConfig } from '../../lib/callWebhook.js';
 import type { Env } from '../../lib/config.js';
@@ -26,7 +26,13 @@ import {
   webhookEvent,
 } from '../call/harness.js';
 import { parseXml } from '../call/xml.js';
-import { awsSdkEnvFor, createCallLimitsTable, dynamoClient, slowDynamo, useDynalite } from '../support/dynamoLocal.js';
+import {
+  awsSdkEnvFor,
+  createCallLimitsTable,
+  dynamoClient,
+  faultyDynamo,
+  useDynalite,
+} from '../support/dynamoLocal.js';
 import { openGate } from '../support/gates.js';
 import { startLocalGateway } from '../support/localGateway.js';
 import { recordingLog } from '../support/recordingLog.js';
@@ -376,7 +382,7 @@ describe('DynamoDB failing or slow', () => {
   it('slow, fail-closed: a call refused past the deadline holds no slot and counts nothing, so the caller can call again', async () => {
     const table = await freshTable();
     // Each answer 300 ms late: the caller's write, then the minute's, end past the 500 ms deadline.
-    const slow = await slowDynamo(dynamo.endpoint, 300);
+    const slow = await faultyDynamo(dynamo.endpoint, 300);
     vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', slow.endpoint);
     try {
       const store = dynamoCallLimitStore(table); // the deployed timeouts: 400 ms a write
@@ -410,6 +416,62 @@ describe('DynamoDB failing or slow', () => {
       vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
       await slow.settled();
       await slow.close();
+    }
+  });
+
+  it('a write that fails after the caller’s took its slot: the caller’s write is undone, nothing is held', async () => {
+    const table = await freshTable();
+    const faulty = await faultyDynamo(dynamo.endpoint, 0);
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', faulty.endpoint);
+    try {
+      const store = dynamoCallLimitStore(table);
+      // The service's minute, the second write, fails (DynamoDB's 500); the caller's went through.
+      faulty.failWith = (body) => (body.includes('service#phone-minute') ? 'InternalServerError' : undefined);
+      const steps = limitSteps({ leg: 'number', userId: '42', callSid: 'CA1' }, NOW, {
+        MAX_PHONE_CALLS_PER_HOUR: 10,
+        MAX_PHONE_CALLS_PER_DAY: 30,
+        MAX_CLIENT_CALLS_PER_HOUR: 60,
+        MAX_CONCURRENT_PHONE_CALLS: 1,
+        MAX_PHONE_CALLS_PER_MINUTE: 100,
+        CALL_LIMITS_FAIL_CLOSED: true,
+        TWILIO_CALL_TIME_LIMIT: 3600,
+      });
+      expect(steps.map((step) => step.key)).toEqual(['u#42#phone', expect.stringMatching(/^service#phone-minute#/)]);
+
+      await expect(store.take(steps, NOW)).rejects.toThrow();
+
+      const item = await stored(table, 'u#42#phone');
+      expect(item?.slots).toBeUndefined();
+      expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+    } finally {
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+      await faulty.close();
+    }
+  });
+
+  it('a write refused that the item read back does not explain, three times: the call is refused, not let through', async () => {
+    const table = await freshTable();
+    const faulty = await faultyDynamo(dynamo.endpoint, 0);
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', faulty.endpoint);
+    try {
+      // Every UpdateItem refused; the read back (forwarded) finds nothing over any limit.
+      faulty.failWith = (body) => (body.includes('UpdateExpression') ? 'ConditionalCheckFailedException' : undefined);
+      const call = makeCall.createHandler({
+        config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: table, CALL_STATUS_CALLBACK: 'true' }),
+        log: recordingLog(),
+        alert: async () => undefined,
+        allowUnsignedRequests: false,
+        callLimits: () => dynamoCallLimitStore(table, 5_000),
+        callLimitsTimeoutMs: 10_000,
+        now: () => NOW,
+      });
+
+      const twiml = (await call(callEvent({ params: { From: caller('42'), to: '+14155552671' } }))).body;
+
+      expect(twiml).toBe(LIMITED);
+    } finally {
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+      await faulty.close();
     }
   });
 

@@ -63,47 +63,65 @@ export function useDynalite(): { readonly endpoint: string } {
   };
 }
 
-export interface SlowDynamo {
+type DynamoError = 'InternalServerError' | 'ConditionalCheckFailedException';
+
+export interface FaultyDynamo {
   /** `http://127.0.0.1:<port>`: DynamoDB (the target) behind the delay. */
   endpoint: string;
   /** How long each answer is held back from now on. */
   delayMs: number;
+  /**
+   * A request this names an error for is not forwarded: DynamoDB's answer with that error
+   * instead (InternalServerError 500; ConditionalCheckFailedException 400, the write refused).
+   */
+  failWith?: (body: string) => DynamoError | undefined;
   /** Every request forwarded so far has been answered (or its client went away). */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * DynamoDB slowed down: a loopback proxy that forwards each request to `target` at once
+ * DynamoDB slow or failing: a loopback proxy that forwards each request to `target` at once
  * (the write lands) and holds the answer back `delayMs`, as a store that is slow to answer
- * is seen from the client.
+ * is seen from the client; or, for requests `failWith` picks, fails them unforwarded.
  */
-export async function slowDynamo(target: string, delayMs: number): Promise<SlowDynamo> {
+export async function faultyDynamo(target: string, delayMs: number): Promise<FaultyDynamo> {
   const { createServer, request } = await import('node:http');
   const pending = new Set<Promise<void>>();
-  const state = { delayMs };
+  const state: { delayMs: number; failWith?: (body: string) => DynamoError | undefined } = { delayMs };
   const server = createServer((incoming, outgoing) => {
-    const done = new Promise<void>((resolve) => {
-      outgoing.on('close', resolve);
+    const done = new Promise<void>((resolve) => outgoing.on('close', resolve));
+    pending.add(done);
+    void done.then(() => pending.delete(done));
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const error = state.failWith?.(body.toString());
+      if (error) {
+        outgoing.writeHead(error === 'InternalServerError' ? 500 : 400, {
+          'content-type': 'application/x-amz-json-1.0',
+        });
+        outgoing.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${error}`, message: 'injected' }));
+        return;
+      }
       const forward = request(
         `${target}${incoming.url ?? '/'}`,
         { method: incoming.method, headers: incoming.headers },
         (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          const answered: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => answered.push(chunk));
           answer.on('end', () =>
             setTimeout(() => {
               outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-              outgoing.end(Buffer.concat(chunks));
+              outgoing.end(Buffer.concat(answered));
             }, state.delayMs),
           );
         },
       );
       forward.on('error', () => outgoing.destroy());
-      incoming.pipe(forward);
+      forward.end(body);
     });
-    pending.add(done);
-    void done.then(() => pending.delete(done));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as import('node:net').AddressInfo;
@@ -114,6 +132,12 @@ export async function slowDynamo(target: string, delayMs: number): Promise<SlowD
     },
     set delayMs(ms: number) {
       state.delayMs = ms;
+    },
+    get failWith() {
+      return state.failWith;
+    },
+    set failWith(failWith: ((body: string) => DynamoError | undefined) | undefined) {
+      state.failWith = failWith;
     },
     async settled() {
       while (pending.size > 0) await Promise.all(pending);
