@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import * as authorizer from '../../functions/authorizer.js';
 import * as callToken from '../../functions/callToken.js';
 import * as makeCall from '../../functions/makeCall.js';
-import { alertGate, type VendorAlert } from '../../lib/alerts.js';
+import { alertGate, slackAlertSender, type VendorAlert } from '../../lib/alerts.js';
 import { dialPolicyProblems } from '../../lib/callRouting.js';
 import type { Env } from '../../lib/config.js';
 import { configLoader } from '../../lib/functionConfig.js';
@@ -19,6 +19,7 @@ import { ACCOUNT_SID, APP_SID, AUTH_TOKEN, callEvent, POLICY_ENV, SAY, sayTwiml 
 import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { type SecretBehaviour, useSecretsManagerEndpoint } from '../support/secretsManagerEndpoint.js';
+import { startSlackReceiver } from '../support/slackReceiver.js';
 import { authorizerRequest, callTokenEvent } from '../token/events.js';
 import { SETTINGS } from '../token/settings.js';
 
@@ -346,6 +347,34 @@ describe('the store going down after a good read', () => {
     await svc.allAnswer();
 
     expect(svc.logs.entries.map((e) => e.message)).toContain('Secrets read again after failures');
+  });
+
+  it('past SECRETS_MAX_STALE the alert still reaches Slack: at the URL the last good secret gave (the URL is in the secret)', async () => {
+    const slack = await startSlackReceiver();
+    try {
+      endpoint.behaviour = { secretString: JSON.stringify({ ...STORED, SLACK_WEBHOOK_URL: slack.url }) };
+      let time = 1_000_000;
+      const log = recordingLog();
+      const call = makeCall.createHandler({
+        log,
+        alert: slackAlertSender(log),
+        alertGate: alertGate(() => time),
+        config: configLoader(FUNCTION_FIELDS.makeCall, ENV, { now: () => time, check: dialPolicyProblems }),
+        allowUnsignedRequests: false,
+      });
+      const request = () => call(callEvent({ params: { to: '+14155552671', From: `client:${APP_SID}_uid42` } }));
+      expect((await request()).body).toContain('<Dial');
+      endpoint.behaviour = { error: 'AccessDeniedException', status: 400 };
+      time += 300_001 + 900_000;
+
+      expect((await request()).body).toBe(TRY_LATER);
+
+      expect(slack.received.map((r) => JSON.stringify(r.body))).toEqual([
+        expect.stringContaining('Secret store cannot be read and no good secrets are left'),
+      ]);
+    } finally {
+      await slack.close();
+    }
   });
 
   it('comes back: the next refresh after 30 s takes the new value, and the recovery is logged', async () => {
