@@ -642,24 +642,6 @@ describe('alarms', () => {
     base.template.resourceCountIs('AWS::CloudWatch::Alarm', FUNCTION_NAMES.length * 2 + 6);
   });
 
-  it('watch WebhookFailed (service dimension only): Sum ≥ 1 in five minutes — a failure of ours answers Twilio 200', () => {
-    expect(ALARM_THRESHOLDS.webhookFailed).toBe(1);
-    base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.WebhookFailed,
-      Dimensions: [{ Name: 'service', Value: SERVICE_DIMENSION.service }],
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [topicRef()],
-      OKActions: [topicRef()],
-    });
-    expect(alarmsOf(METRIC.WebhookFailed)).toHaveLength(1);
-  });
-
   it('watch CallLimitsUnavailable (service dimension only): Sum ≥ 1 in five minutes; none with CALL_LIMITS=off', () => {
     expect(ALARM_THRESHOLDS.callLimitsUnavailable).toBe(1);
     base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -723,11 +705,14 @@ describe('alarms', () => {
     expect(alarmsOf('WebhookRejected')).toHaveLength(1);
   });
 
-  it('watch SecretStale (service dimension only): Sum ≥ 1 in five minutes', () => {
-    expect(ALARM_THRESHOLDS.secretStale).toBe(1);
+  it.each([
+    ['SecretStale', 'secrets served past their TTL', ALARM_THRESHOLDS.secretStale],
+    ['WebhookFailed', 'a failure of ours answers Twilio 200, which Api5xx cannot see', ALARM_THRESHOLDS.webhookFailed],
+  ] as const)('watch %s (service dimension only): Sum ≥ 1 in five minutes — %s', (metricName, _why, threshold) => {
+    expect(threshold).toBe(1);
     base.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.SecretStale,
+      MetricName: METRIC[metricName],
       Dimensions: [{ Name: 'service', Value: SERVICE_DIMENSION.service }],
       Statistic: 'Sum',
       Period: 300,
@@ -738,7 +723,7 @@ describe('alarms', () => {
       AlarmActions: [topicRef()],
       OKActions: [topicRef()],
     });
-    expect(alarmsOf('SecretStale')).toHaveLength(1);
+    expect(alarmsOf(metricName)).toHaveLength(1);
   });
 
   it('email ALARM_EMAIL when given, and nobody otherwise', () => {

@@ -30,6 +30,7 @@ import {
   awsSdkEnvFor,
   createCallLimitsTable,
   dynamoClient,
+  type FaultyDynamo,
   faultyDynamo,
   useDynalite,
 } from '../support/dynamoLocal.js';
@@ -68,6 +69,19 @@ async function stored(table: string, key: string) {
     return Item;
   } finally {
     client.destroy();
+  }
+}
+
+/** Runs `test` with the SDK pointed at dynalite behind a faulty proxy, and at dynalite again after. */
+async function behindFaultyDynamo(delayMs: number, test: (faulty: FaultyDynamo) => Promise<void>) {
+  const faulty = await faultyDynamo(dynamo.endpoint, delayMs);
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', faulty.endpoint);
+  try {
+    await test(faulty);
+  } finally {
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+    await faulty.settled();
+    await faulty.close();
   }
 }
 
@@ -382,9 +396,7 @@ describe('DynamoDB failing or slow', () => {
   it('slow, fail-closed: a call refused past the deadline holds no slot and counts nothing, so the caller can call again', async () => {
     const table = await freshTable();
     // Each answer 300 ms late: the caller's write, then the minute's, end past the 500 ms deadline.
-    const slow = await faultyDynamo(dynamo.endpoint, 300);
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', slow.endpoint);
-    try {
+    await behindFaultyDynamo(300, async (slow) => {
       const store = dynamoCallLimitStore(table); // the deployed timeouts: 400 ms a write
       const call = makeCall.createHandler({
         config: makeCallConfig({
@@ -412,18 +424,12 @@ describe('DynamoDB failing or slow', () => {
 
       slow.delayMs = 0;
       expect(dialed(await dial('CA'.padEnd(34, '2')))).toBe(true);
-    } finally {
-      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
-      await slow.settled();
-      await slow.close();
-    }
+    });
   });
 
   it('a write that fails after the caller’s took its slot: the caller’s write is undone, nothing is held', async () => {
     const table = await freshTable();
-    const faulty = await faultyDynamo(dynamo.endpoint, 0);
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', faulty.endpoint);
-    try {
+    await behindFaultyDynamo(0, async (faulty) => {
       const store = dynamoCallLimitStore(table);
       // The service's minute, the second write, fails (DynamoDB's 500); the caller's went through.
       faulty.failWith = (body) => (body.includes('service#phone-minute') ? 'InternalServerError' : undefined);
@@ -443,17 +449,12 @@ describe('DynamoDB failing or slow', () => {
       const item = await stored(table, 'u#42#phone');
       expect(item?.slots).toBeUndefined();
       expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
-    } finally {
-      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
-      await faulty.close();
-    }
+    });
   });
 
   it('a write refused that the item read back does not explain, three times: the call is refused, not let through', async () => {
     const table = await freshTable();
-    const faulty = await faultyDynamo(dynamo.endpoint, 0);
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', faulty.endpoint);
-    try {
+    await behindFaultyDynamo(0, async (faulty) => {
       // Every UpdateItem refused; the read back (forwarded) finds nothing over any limit.
       faulty.failWith = (body) => (body.includes('UpdateExpression') ? 'ConditionalCheckFailedException' : undefined);
       const call = makeCall.createHandler({
@@ -469,10 +470,7 @@ describe('DynamoDB failing or slow', () => {
       const twiml = (await call(callEvent({ params: { From: caller('42'), to: '+14155552671' } }))).body;
 
       expect(twiml).toBe(LIMITED);
-    } finally {
-      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
-      await faulty.close();
-    }
+    });
   });
 
   it('giving back a call that holds no slot changes nothing: its write never landed', async () => {
