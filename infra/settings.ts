@@ -11,6 +11,7 @@
  * is reported at once in one `ConfigError` naming the setting, never its value.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { callLimitProblems } from '../lib/callLimitsTable.js';
 import { ConfigError, type Env, FIELDS, type FieldName, parseFields } from '../lib/config.js';
 import { FUNCTION_FIELDS, type FunctionName, SECRET_PLUMBING } from '../lib/functionFields.js';
 import type { RouteKey } from './routes.js';
@@ -273,12 +274,13 @@ export function parseStackSettings(given: Env): StackSettings {
   if (typeof fields.PUBLIC_BASE_URL === 'string' && fields.PUBLIC_BASE_URL.startsWith('http:')) {
     problems.push('PUBLIC_BASE_URL must start with https:// in the stack (API Gateway serves HTTPS only)');
   }
-  // The functions check this too (lib/callLimits.ts), at their first request; synth says it first.
-  if (knobs.CALL_LIMITS === true && fields.CALL_STATUS_CALLBACK === false) {
-    problems.push(
-      "CALL_STATUS_CALLBACK must be true while CALL_LIMITS is on: only a call's completed callback frees its slot",
-    );
-  }
+  // make_call checks the same rule at its first request; synth says it first, naming the stack's knob.
+  problems.push(
+    ...callLimitProblems(
+      knobs.CALL_LIMITS === true ? 'while CALL_LIMITS is on' : undefined,
+      fields.CALL_STATUS_CALLBACK !== false,
+    ),
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const functionSettings: Partial<Record<FieldName, string>> = {};

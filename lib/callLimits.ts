@@ -84,19 +84,6 @@ export interface Slot {
 export const slotExpiry = (callSid: string) => `slot#${callSid}`;
 
 /**
- * A phone call's slot is freed by its completed callback, which only CALL_STATUS_CALLBACK
- * asks Twilio for: with the limits on and it off, every call would hold its slot until it
- * expired, and a caller could call once an hour. Named, as config errors are.
- */
-export function callLimitProblems(settings: Pick<Config, 'CALL_LIMITS_TABLE' | 'CALL_STATUS_CALLBACK'>): string[] {
-  return settings.CALL_LIMITS_TABLE && !settings.CALL_STATUS_CALLBACK
-    ? [
-        "CALL_STATUS_CALLBACK must be true when CALL_LIMITS_TABLE is set: only a call's completed callback frees its slot",
-      ]
-    : [];
-}
-
-/**
  * The steps for one call, in order, the service-wide breaker last (a caller refused on their
  * own limits does not use the service's budget). Support calls are counted and never
  * refused; app-user calls have their own hourly limit only. Counters expire a window after

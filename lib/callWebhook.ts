@@ -4,7 +4,8 @@
  * The handler only loads the configuration and performs the log, the metric and the alert.
  */
 import type { VendorAlert } from './alerts.js';
-import { callLimitProblems, type LimitedCall } from './callLimits.js';
+import type { LimitedCall } from './callLimits.js';
+import { callLimitProblems } from './callLimitsTable.js';
 import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
 import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
@@ -97,7 +98,13 @@ function describe(decision: CallDecision): Record<string, unknown> {
  */
 export function makeCallConfig(env: Env) {
   return configLoader(FUNCTION_FIELDS.makeCall, env, {
-    check: (settings) => [...dialPolicyProblems(settings), ...callLimitProblems(settings)],
+    check: (settings) => [
+      ...dialPolicyProblems(settings),
+      ...callLimitProblems(
+        settings.CALL_LIMITS_TABLE ? 'when CALL_LIMITS_TABLE is set' : undefined,
+        settings.CALL_STATUS_CALLBACK,
+      ),
+    ],
   });
 }
 
