@@ -88,7 +88,8 @@ export interface FaultyDynamo {
 export async function faultyDynamo(target: string, delayMs: number): Promise<FaultyDynamo> {
   const { createServer, request } = await import('node:http');
   const pending = new Set<Promise<void>>();
-  const state: { delayMs: number; failWith?: (body: string) => DynamoError | undefined } = { delayMs };
+  // The proxy reads its behaviour from the object it returns: a test sets delayMs or failWith on it.
+  let proxy: FaultyDynamo | undefined;
   const server = createServer((incoming, outgoing) => {
     const done = new Promise<void>((resolve) => outgoing.on('close', resolve));
     pending.add(done);
@@ -97,7 +98,7 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
-      const error = state.failWith?.(body.toString());
+      const error = proxy?.failWith?.(body.toString());
       if (error) {
         outgoing.writeHead(error === 'InternalServerError' ? 500 : 400, {
           'content-type': 'application/x-amz-json-1.0',
@@ -115,7 +116,7 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
             setTimeout(() => {
               outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
               outgoing.end(Buffer.concat(answered));
-            }, state.delayMs),
+            }, proxy?.delayMs ?? delayMs),
           );
         },
       );
@@ -125,20 +126,9 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as import('node:net').AddressInfo;
-  return {
+  proxy = {
     endpoint: `http://127.0.0.1:${port}`,
-    get delayMs() {
-      return state.delayMs;
-    },
-    set delayMs(ms: number) {
-      state.delayMs = ms;
-    },
-    get failWith() {
-      return state.failWith;
-    },
-    set failWith(failWith: ((body: string) => DynamoError | undefined) | undefined) {
-      state.failWith = failWith;
-    },
+    delayMs,
     async settled() {
       while (pending.size > 0) await Promise.all(pending);
     },
@@ -148,4 +138,5 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }
