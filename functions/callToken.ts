@@ -3,7 +3,7 @@
  * app user (the authorizer put the user id in the request context).
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
-import { slackAlertSender } from '../lib/alerts.js';
+import { shown, slackAlertSender } from '../lib/alerts.js';
 import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader, type LoadedConfig } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
@@ -29,9 +29,6 @@ export interface CallTokenDeps extends ReportingDeps {
 export type CallTokenEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<{ userId?: unknown }>;
 
 const ORIGIN = { vendorApi: 'token', originApi: '[GET] /api/v1/call_token' } as const;
-
-/** A `type` value as logs and alerts show it: a caller chose it. */
-const shown = (type: string | undefined) => (type === undefined ? null : type.slice(0, 64));
 
 export function defaultDeps(env: Env = processEnv()): CallTokenDeps {
   const log = powertoolsLogger();
@@ -60,7 +57,7 @@ export function createHandler(deps: CallTokenDeps) {
     const slackUrl = loaded.config.SLACK_WEBHOOK_URL;
     await report.secretHealth(loaded, slackUrl);
     if (!isPushPlatform(type)) {
-      report.capped('invalid-parameters', 'warn', 'Invalid parameters', { userId, type: shown(type) });
+      report.capped('invalid-parameters', 'warn', 'Invalid parameters', { userId, type: shown(type) ?? null });
       report.metrics.count(METRIC.InvalidParameters);
       // The legacy meta (the request's fields, cut to size), keyed by the signed-in user, not by the
       // value: one user gets one alert a minute, whatever they send.

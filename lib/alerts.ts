@@ -30,6 +30,12 @@ export function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - CUT_MARKER.length)}${CUT_MARKER}`;
 }
 
+/** Characters of one request-chosen value a log line or alert shows: enough to tell values apart, never a payload. */
+export const SHOWN_CHARS = 64;
+
+/** A value a request chose, as a log line or alert shows it: at most `max` characters. */
+export const shown = (value: string | undefined, max = SHOWN_CHARS): string | undefined => value?.slice(0, max);
+
 /** A URL as an alert may show it: no query string (a caller chooses it) and no fragment. */
 export function withoutQuery(url: string): string {
   const end = url.search(/[?#]/);

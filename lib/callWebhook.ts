@@ -3,7 +3,7 @@
  * configuration: the response to send, what to log, and what (if anything) to alert.
  * The handler only loads the configuration and performs the log, the metric and the alert.
  */
-import type { VendorAlert } from './alerts.js';
+import { shown, type VendorAlert } from './alerts.js';
 import type { LimitedCall } from './callLimits.js';
 import { callLimitProblems } from './callLimitsTable.js';
 import { type CallDecision, type DialPolicy, dialPolicyProblems, routeCall } from './callRouting.js';
@@ -83,11 +83,11 @@ function describe(decision: CallDecision): Record<string, unknown> {
     case 'greeting':
       return { decision: 'greeting' };
     case 'unauthorised':
-      return { decision: 'unauthorised', from: decision.from?.slice(0, 160) ?? null };
+      return { decision: 'unauthorised', from: shown(decision.from, 160) ?? null };
     case 'blocked':
-      return { decision: 'blocked', to: decision.to.slice(0, 64), reason: decision.reason };
+      return { decision: 'blocked', to: shown(decision.to), reason: decision.reason };
     default:
-      return { decision: decision.kind, to: decision.to.slice(0, 64) };
+      return { decision: decision.kind, to: shown(decision.to) };
   }
 }
 

@@ -4,7 +4,7 @@
  * (each leg's `statusCallback` events: status and duration). Both are verified by the one
  * webhook verifier before anything is read.
  */
-import type { VendorAlert } from './alerts.js';
+import { shown, type VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
 import { isUserId } from './identity.js';
 import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
@@ -35,7 +35,7 @@ const dialStatusDimension = (status: string | undefined): DialStatus =>
 export type Leg = (typeof LEGS)[number];
 
 /** A logged parameter: Twilio's, but kept short whatever it holds. */
-const shown = (params: WebhookParams, name: string) => param(params, name)?.slice(0, 64);
+const shownParam = (params: WebhookParams, name: string) => shown(param(params, name));
 
 /** The leg of a dial_status request, from the `leg` the action URL carries (signed with it). */
 function dialLeg(rawQueryString: string): Leg {
@@ -92,10 +92,10 @@ export function answerDialStatus(
       level: 'info',
       message: 'Dial ended',
       attributes: {
-        callSid: shown(params, 'CallSid'),
-        dialCallSid: shown(params, 'DialCallSid'),
-        dialCallStatus: shown(params, 'DialCallStatus'),
-        dialCallDuration: shown(params, 'DialCallDuration'),
+        callSid: shownParam(params, 'CallSid'),
+        dialCallSid: shownParam(params, 'DialCallSid'),
+        dialCallStatus: shownParam(params, 'DialCallStatus'),
+        dialCallDuration: shownParam(params, 'DialCallDuration'),
         leg,
       },
     },
@@ -144,12 +144,12 @@ export function answerCallStatus(
       level: 'info',
       message: 'Call status',
       attributes: {
-        callSid: shown(params, 'CallSid'),
-        parentCallSid: shown(params, 'ParentCallSid'),
-        callStatus: shown(params, 'CallStatus'),
-        direction: shown(params, 'Direction'),
-        sequenceNumber: shown(params, 'SequenceNumber'),
-        ...(param(params, 'CallDuration') === undefined ? {} : { callDuration: shown(params, 'CallDuration') }),
+        callSid: shownParam(params, 'CallSid'),
+        parentCallSid: shownParam(params, 'ParentCallSid'),
+        callStatus: shownParam(params, 'CallStatus'),
+        direction: shownParam(params, 'Direction'),
+        sequenceNumber: shownParam(params, 'SequenceNumber'),
+        ...(param(params, 'CallDuration') === undefined ? {} : { callDuration: shownParam(params, 'CallDuration') }),
         leg,
       },
     },

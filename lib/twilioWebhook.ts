@@ -5,7 +5,7 @@
  * metric, the alert — that the handler performs.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { withoutQuery } from './alerts.js';
+import { shown, withoutQuery } from './alerts.js';
 import type { Config } from './config.js';
 import { type HttpResponse, plainText } from './httpResponses.js';
 import {
@@ -162,7 +162,7 @@ function foreignAccount(params: WebhookParams, config: WebhookConfig): WebhookAn
         ? 'ApplicationSid'
         : undefined;
   if (!which) return undefined;
-  const meta = { parameter: which, [which]: param(params, which)?.slice(0, 40) ?? null };
+  const meta = { parameter: which, [which]: shown(param(params, which), 40) ?? null };
   return {
     response: forbidden(),
     log: { level: 'warn', message: 'Signed request for another account or app', attributes: meta },
