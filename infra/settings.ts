@@ -12,6 +12,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { callLimitProblems } from '../lib/callLimitsTable.js';
+import { type DialPolicy, dialPolicyProblems } from '../lib/callRouting.js';
 import { ConfigError, type Env, FIELDS, type FieldName, parseFields } from '../lib/config.js';
 import { FUNCTION_FIELDS, type FunctionName, SECRET_PLUMBING } from '../lib/functionFields.js';
 import type { RouteKey } from './routes.js';
@@ -238,6 +239,8 @@ export function parseStackSettings(given: Env): StackSettings {
   let fields: Partial<Record<FieldName, unknown>> = {};
   try {
     fields = parseFields(FUNCTION_SETTING_NAMES, values);
+    // make_call checks these against the phone metadata when it loads and then refuses every call: synth says it first.
+    problems.push(...dialPolicyProblems(fields as DialPolicy));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);

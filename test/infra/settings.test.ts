@@ -285,6 +285,17 @@ describe('synth settings', () => {
     expect(problemsOf({ ...SETTINGS, CALL_STATUS_CALLBACK: 'false', CALL_LIMITS: 'off' })).toEqual([]);
   });
 
+  it('the dialing settings are checked against the phone metadata, as make_call checks them when it loads', () => {
+    expect(problemsOf({ ...SETTINGS, DEFAULT_COUNTRY: 'ZZ', ALLOWED_DIAL_COUNTRIES: 'US,QQ' })).toEqual([
+      'DEFAULT_COUNTRY is not a country with phone numbers',
+      'ALLOWED_DIAL_COUNTRIES has an entry that is not a country with phone numbers',
+    ]);
+    expect(problemsOf({ ...SETTINGS, SUPPORT_NUMBER: '+19005550123' })).toEqual([
+      'SUPPORT_NUMBER is a premium-rate number',
+    ]);
+    expect(problemsOf({ ...SETTINGS, SUPPORT_NUMBER: '+18005550199' })).toEqual([]);
+  });
+
   it('DIAL_TIMEOUT and SUPPORT_NUMBER pass through when given, and are absent otherwise', () => {
     expect(parseStackSettings(SETTINGS).functionSettings).not.toHaveProperty('DIAL_TIMEOUT');
     expect(parseStackSettings(SETTINGS).functionSettings).not.toHaveProperty('SUPPORT_NUMBER');
