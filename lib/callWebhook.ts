@@ -11,12 +11,12 @@ import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
 import { twiml } from './httpResponses.js';
-import { type DECISIONS, METRIC } from './metricNames.js';
+import { type DECISIONS, METRIC, MISSING_REJECTION, REPEATED_REJECTION } from './metricNames.js';
 import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
+  paramsRejected,
   publicBaseUrl,
   repeatedParams,
-  repeatedRejected,
   verifyWebhook,
   type WebhookAnswer,
   type WebhookConfig,
@@ -133,7 +133,7 @@ export function answerCallWebhook(
   if (!verified.verified) return verified.answer;
   const { params } = verified;
   const repeated = repeatedParams(params, ROUTING_PARAMS);
-  if (repeated.length > 0) return repeatedRejected(repeated, notValid());
+  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, notValid());
   const callSid = param(params, 'CallSid');
   const decision = routeCall(
     { to: param(params, 'to'), from: param(params, 'from'), twilioFrom: param(params, 'From') },
@@ -156,10 +156,11 @@ export function answerCallWebhook(
       },
     };
   }
+  const dialed = decision.kind === 'number' || decision.kind === 'support' || decision.kind === 'client';
+  // Twilio sends a CallSid with every call: without one a call could not be counted, so it is not dialed.
+  if (config.CALL_LIMITS_TABLE && dialed && !callSid) return paramsRejected(MISSING_REJECTION, ['CallSid'], notValid());
   const limits: LimitedCall | undefined =
-    config.CALL_LIMITS_TABLE &&
-    (decision.kind === 'number' || decision.kind === 'support' || decision.kind === 'client') &&
-    callSid
+    config.CALL_LIMITS_TABLE && dialed && callSid
       ? { leg: decision.kind, userId: decision.caller, callSid }
       : undefined;
   // A call to a number takes one of its caller's slots: call_status's URL says whose.

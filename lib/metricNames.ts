@@ -49,6 +49,8 @@ export const UNSIGNED_REJECTION = 'unsigned';
 export const ACCOUNT_REJECTION = 'account';
 /** The WebhookRejected reason for a parameter that must be single and came more than once. */
 export const REPEATED_REJECTION = 'repeated';
+/** The WebhookRejected reason for a signed request without a parameter the service must act on (make_call's CallSid with the call limits on). */
+export const MISSING_REJECTION = 'missing';
 
 /*
  * The values each dimension takes: the code emits only these (a signed request still decides
@@ -81,6 +83,7 @@ export const REJECTION_REASONS = [
   UNSIGNED_REJECTION,
   ACCOUNT_REJECTION,
   REPEATED_REJECTION,
+  MISSING_REJECTION,
   'body 400',
   'body 413',
   'body 415',

@@ -12,6 +12,7 @@ import {
   ACCOUNT_REJECTION,
   METRIC,
   type MetricName,
+  MISSING_REJECTION,
   type REJECTION_REASONS,
   REPEATED_REJECTION,
   SIGNATURE_REJECTION,
@@ -66,13 +67,19 @@ function bodyRejected(body: BodyRejection): WebhookAnswer {
   };
 }
 
-/** A parameter that must come once came more than once: answered, never acted on. */
-export function repeatedRejected(names: readonly string[], response: HttpResponse): WebhookAnswer {
+const PARAMS_REJECTED = { [REPEATED_REJECTION]: 'Repeated parameter', [MISSING_REJECTION]: 'Missing parameter' };
+
+/** A parameter that must come once came more than once, or not at all: answered, never acted on. */
+export function paramsRejected(
+  reason: keyof typeof PARAMS_REJECTED,
+  names: readonly string[],
+  response: HttpResponse,
+): WebhookAnswer {
   return {
     response,
-    log: { level: 'warn', message: 'Repeated parameter', attributes: { parameters: names } },
-    logCap: REPEATED_REJECTION,
-    metrics: [rejectedMetric(REPEATED_REJECTION)],
+    log: { level: 'warn', message: PARAMS_REJECTED[reason], attributes: { parameters: names } },
+    logCap: reason,
+    metrics: [rejectedMetric(reason)],
   };
 }
 
@@ -204,7 +211,8 @@ export function verifyWebhook(
     }
   }
   const repeated = repeatedParams(body.params, SINGLE_ACCOUNT_PARAMS);
-  if (repeated.length > 0) return { verified: false, answer: repeatedRejected(repeated, answers.repeated()) };
+  if (repeated.length > 0)
+    return { verified: false, answer: paramsRejected(REPEATED_REJECTION, repeated, answers.repeated()) };
   // Only a signed request says which account sent it; unchecked (locally) there is nothing to hold it to.
   const foreign = config.TWILIO_AUTH_TOKEN ? foreignAccount(body.params, config) : undefined;
   if (foreign) return { verified: false, answer: foreign };

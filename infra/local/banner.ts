@@ -64,7 +64,7 @@ function signatureLines(check: SignatureCheck): string[] {
       return [
         '',
         `make_call's configuration could not be loaded: ${check.problem}`,
-        'Until it can, make_call answers "please try again later" (403 to unsigned requests) and dials nothing.',
+        'Until it can, make_call answers "please try again later" and dials nothing.',
       ];
   }
 }
@@ -139,10 +139,19 @@ export function bannerLines({
     lines.push('  TOKEN=$(npm run --silent token -- --user 42)');
     lines.push(`  curl -s -H "Authorization: Bearer $TOKEN" ${callToken}`);
   }
-  // make_call answers only callers this service issued tokens to: user 42 of the configured TwiML app.
+  const makeCall = `${base}/api/v1/make_call`;
+  if (signatureCheck.status === 'checked') {
+    // An unsigned curl would only get 403: say what a request needs instead.
+    lines.push(
+      `  make_call answers requests signed for ${makeCall} with TWILIO_AUTH_TOKEN, as Twilio signs them; others get 403.`,
+    );
+    return lines;
+  }
+  // make_call answers only callers this service issued tokens to: user 42 of the configured TwiML
+  // app; Twilio sends a CallSid with every call, and with the call limits on one without is not dialed.
   const caller = `client:${appSid}_uid42`;
   lines.push(
-    `  curl -s -X POST --data-urlencode 'to=+14155550123' --data-urlencode 'From=${caller}' '${base}/api/v1/make_call'`,
+    `  curl -s -X POST --data-urlencode 'to=+14155550123' --data-urlencode 'From=${caller}' --data-urlencode "CallSid=CA$(openssl rand -hex 16)" '${makeCall}'`,
   );
   return lines;
 }

@@ -43,10 +43,21 @@ describe('bannerLines: what npm start prints', () => {
     expect(first).toBe('Voice service (local gateway) listening on http://127.0.0.1:4567');
   });
 
-  it('prints a make_call curl line calling as user 42 of TWILIO_ML_APP_SID, the only callers make_call answers', () => {
+  it('prints a make_call curl line calling as user 42 of TWILIO_ML_APP_SID, the only callers make_call answers, with a CallSid', () => {
+    const text = banner({
+      developmentSettings: [],
+      signatureCheck: { status: 'unchecked', tokenSource: 'environment' },
+    });
+
+    expect(text).toContain(`--data-urlencode 'From=client:${APP}_uid42' --data-urlencode "CallSid=CA`);
+    expect(text).toContain(`'${BASE}/api/v1/make_call'`);
+  });
+
+  it('prints no unsigned make_call curl line while signatures are checked: it would get 403', () => {
     const text = banner({ developmentSettings: [], signatureCheck: { status: 'checked' } });
 
-    expect(text).toContain(`--data-urlencode 'From=client:${APP}_uid42' '${BASE}/api/v1/make_call'`);
+    expect(text).not.toContain("/api/v1/make_call'");
+    expect(text).toContain(`make_call answers requests signed for ${BASE}/api/v1/make_call with TWILIO_AUTH_TOKEN`);
   });
 
   it('prints the development token and a curl line with it while the development JWT_SECRET is in use', () => {

@@ -4,6 +4,7 @@
  * AWS_ENDPOINT_URL_DYNAMODB's server) and `npm run --silent token -- --user 42`.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -68,7 +69,7 @@ function exitOf(child: ChildProcess, timeoutMs: number): Promise<{ code: number 
 
 /** The banner's last line: everything is printed once it is there. */
 const MAKE_CALL_CURL =
-  /curl -s -X POST --data-urlencode 'to=\+14155550123' --data-urlencode 'From=(client:AP[0-9a-f]{32}_uid42)' '(http:\/\/[^']+\/api\/v1\/make_call)'/;
+  /curl -s -X POST --data-urlencode 'to=\+14155550123' --data-urlencode 'From=(client:AP[0-9a-f]{32}_uid42)' --data-urlencode "CallSid=CA\$\(openssl rand -hex 16\)" '(http:\/\/[^']+\/api\/v1\/make_call)'/;
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
@@ -102,14 +103,19 @@ describe('npm start', () => {
     const [, from, url] = banner.match(MAKE_CALL_CURL) ?? [];
     const response = await fetch(url ?? '', {
       method: 'POST',
-      body: new URLSearchParams({ to: '+14155550123', From: from ?? '' }),
+      // What the line's `$(openssl rand -hex 16)` gives: a fresh CallSid.
+      body: new URLSearchParams({
+        to: '+14155550123',
+        From: from ?? '',
+        CallSid: `CA${randomBytes(16).toString('hex')}`,
+      }),
     });
 
-    // With the call limits on (npm start's default), the status callbacks are on too: they free the slots.
+    // With the call limits on (npm start’s default), the status callbacks are on too: the URL names whose slot to free.
     const number = parseXml(await response.text()).root.children[0]?.children[0];
     expect(number?.name).toBe('Number');
     expect(number?.text).toBe('+14155550123');
-    expect(number?.attributes.statusCallback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/call_status$/);
+    expect(number?.attributes.statusCallback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/call_status\?caller=42$/);
   });
 
   describe('with SECRET_ID (a loopback Secrets Manager endpoint the real AWS SDK talks to)', () => {

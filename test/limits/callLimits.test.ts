@@ -123,9 +123,9 @@ async function limitsService(settings: Env = {}) {
     clock,
     alerts,
     metrics,
-    /** make_call from this user to this destination; the TwiML. */
-    async dial(user: string, to = '+14155552671', sid = callSid()) {
-      return (await call(callEvent({ params: { CallSid: sid, From: caller(user), to } }))).body;
+    /** make_call from this user to this destination (`sid` null: with no CallSid); the TwiML. */
+    async dial(user: string, to = '+14155552671', sid: string | null = callSid()) {
+      return (await call(callEvent({ params: { CallSid: sid ?? undefined, From: caller(user), to } }))).body;
     },
     /** Twilio's completed callback for the dialed leg of that call, to the statusCallback its TwiML gave. */
     completed(dialedTwiml: string, parentSid: string) {
@@ -331,6 +331,22 @@ describe('per-caller limits', () => {
     await svc.dial('42', '911');
 
     expect(await stored(svc.table, 'u#42#phone')).toBeUndefined();
+  });
+});
+
+describe('a call that cannot be counted', () => {
+  it('a signed make_call without a CallSid is not dialed: not valid, WebhookRejected missing, no counter touched', async () => {
+    const svc = await limitsService();
+
+    const twiml = await svc.dial('42', '+14155552671', null);
+
+    expect(dialed(twiml)).toBe(false);
+    expect(twiml).toContain('The number you dialed is not valid.');
+    expect(svc.metrics).toContain('WebhookRejected{"Reason":"missing"}');
+    expect(await stored(svc.table, 'u#42#phone')).toBeUndefined();
+    // With a CallSid the same call is dialed and counted.
+    expect(dialed(await svc.dial('42'))).toBe(true);
+    expect(await stored(svc.table, 'u#42#phone')).toBeDefined();
   });
 });
 
