@@ -197,7 +197,8 @@ function limited(call: LimitedCall, limit: LimitName, attributes: Record<string,
 /**
  * make_call's answer once the limits have spoken. Unavailable: the call goes ahead (a
  * missed count costs less than a rider who cannot reach a driver), unless
- * CALL_LIMITS_FAIL_CLOSED; either way counted and alerted.
+ * CALL_LIMITS_FAIL_CLOSED; either way counted and alerted. The support line has no limit
+ * to check, so it goes ahead either way.
  */
 export function answerWithLimits(
   dialed: WebhookAnswer,
@@ -213,12 +214,12 @@ export function answerWithLimits(
     alert: {
       key: 'call-limits-unavailable',
       errorMsg: settings.CALL_LIMITS_FAIL_CLOSED
-        ? 'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED)'
+        ? 'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED), but for the support line'
         : 'Call limits unavailable: calls go ahead unchecked',
       meta: { reason: outcome.reason },
     },
   };
-  if (settings.CALL_LIMITS_FAIL_CLOSED) {
+  if (settings.CALL_LIMITS_FAIL_CLOSED && call.leg !== 'support') {
     return {
       response: refusedCall(),
       log: {

@@ -405,8 +405,20 @@ describe('DynamoDB failing or slow', () => {
 
     expect(await svc.dial('42')).toBe(LIMITED);
     expect(svc.alerts.map((a) => a.errorMsg)).toEqual([
-      'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED)',
+      'Call limits unavailable: calls refused (CALL_LIMITS_FAIL_CLOSED), but for the support line',
     ]);
+  });
+
+  it('CALL_LIMITS_FAIL_CLOSED=true: the support line, which no limit refuses, still goes ahead', async () => {
+    const svc = await limitsService({
+      CALL_LIMITS_TABLE: 'no-such-table',
+      CALL_LIMITS_FAIL_CLOSED: 'true',
+      SUPPORT_NUMBER: '+18005550100',
+    });
+
+    expect(dialed(await svc.dial('42', 'support'))).toBe(true);
+    expect(await svc.dial('42')).toBe(LIMITED);
+    expect(svc.metrics.filter((m) => m.startsWith('CallLimitsUnavailable'))).toHaveLength(2);
   });
 
   it('slow, fail-closed: a call refused past the deadline holds no slot and counts nothing, so the caller can call again', async () => {
