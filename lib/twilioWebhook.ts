@@ -90,7 +90,8 @@ export function paramsRejected(
  */
 function signatureRejected(request: WebhookRequest, url: string): WebhookAnswer {
   const meta = {
-    url: withoutQuery(url),
+    // Without PUBLIC_BASE_URL the host is the request's own Host header: a caller chose it.
+    url: shown(withoutQuery(url), 200),
     sourceIp: request.sourceIp,
     hasSignature: !!request.headers['x-twilio-signature'],
   };

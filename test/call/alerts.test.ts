@@ -249,6 +249,17 @@ describe('make_call logs', () => {
     }
   });
 
+  it('an unsigned request’s URL is logged cut to 200 characters: without PUBLIC_BASE_URL its host is the caller’s Host', async () => {
+    const host = `${'a'.repeat(15_000)}.example`;
+    const { handler, log } = callHandler();
+    const response = await handler(callEvent({ signature: 'none', host }));
+
+    expect(response.statusCode).toBe(403);
+    const url = String(log.entries[0]?.attributes?.url);
+    expect(url).toHaveLength(200);
+    expect(url.startsWith('https://aaaa')).toBe(true);
+  });
+
   it('the auth token never appears in the logs or alerts, whatever happens', async () => {
     const { handler, log, alerts } = callHandler();
     const events = [
