@@ -7,9 +7,11 @@
 import { shown, type VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
 import { isUserId } from './identity.js';
-import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
+import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC, REPEATED_REJECTION } from './metricNames.js';
 import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
+  paramsRejected,
+  repeatedParams,
   verifyWebhook,
   type WebhookAnswer,
   type WebhookConfig,
@@ -68,6 +70,13 @@ export function dialOutcomeTwiml(status: string | undefined): string {
 /** A parameter that must come once came twice: nothing to act on. */
 const repeatedParam = () => plainText(400, 'Bad Request: repeated parameter');
 
+/**
+ * The parameters each status webhook acts on (counts, frees a slot by): each must come once,
+ * as make_call's routing parameters must (Twilio signs a sorted, merged form).
+ */
+const DIAL_STATUS_PARAMS = ['DialCallStatus'] as const;
+const CALL_STATUS_PARAMS = ['CallSid', 'ParentCallSid', 'CallStatus', 'CallDuration', 'To'] as const;
+
 /** For a failure of ours after a dial: end the call, which has nothing left to do. */
 export const dialStatusFailure = () => twiml(hangupTwiml());
 /** For a failure of ours on a status event: Twilio records it; nothing else depends on the answer. */
@@ -84,6 +93,8 @@ export function answerDialStatus(
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
+  const repeated = repeatedParams(params, DIAL_STATUS_PARAMS);
+  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, repeatedParam());
   const status = param(params, 'DialCallStatus');
   const leg = dialLeg(request.rawQueryString);
   return {
@@ -119,6 +130,8 @@ export function answerCallStatus(
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
+  const repeated = repeatedParams(params, CALL_STATUS_PARAMS);
+  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, repeatedParam());
   const status = param(params, 'CallStatus');
   const leg = calledLeg(params);
   const duration = Number(param(params, 'CallDuration'));

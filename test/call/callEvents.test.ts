@@ -3,6 +3,7 @@
  * and call_status (each leg's events, status and duration) — through the real handler,
  * with requests signed by twilio's own helper. Expected texts are the issue's words.
  */
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { describe, expect, it } from 'vitest';
 import { createHandler, defaultDeps } from '../../functions/callEvents.js';
 import type { AlertSender } from '../../lib/alerts.js';
@@ -16,7 +17,10 @@ import {
   ACCOUNT_SID,
   APP_SID,
   AUTH_TOKEN,
+  CALL_SID,
+  CALLER,
   type CallRequestOptions,
+  HOST,
   SAY,
   sayTwiml,
   twimlBody,
@@ -58,6 +62,47 @@ const callStatus = (params: Record<string, string>, options: CallRequestOptions 
   webhookEvent('/api/v1/call_status', { params, ...options });
 
 const HANGUP = `${XML_DECLARATION}<Response><Hangup/></Response>`;
+
+/** A status webhook with `name` given twice, signed as Twilio signs a repeated name. */
+function withRepeated(path: string, query: string, params: Record<string, string>, name: string, values: string[]) {
+  const all: Record<string, string> = { CallSid: CALL_SID, AccountSid: ACCOUNT_SID, From: CALLER, ...params };
+  delete all[name];
+  const body = new URLSearchParams(all);
+  for (const value of values) body.append(name, value);
+  const url = `https://${HOST}${path}${query ? `?${query}` : ''}`;
+  return webhookEvent(path, {
+    query,
+    rawBody: body.toString(),
+    signature: getExpectedTwilioSignature(AUTH_TOKEN, url, { ...all, [name]: values }),
+  });
+}
+
+describe('status webhooks: the parameters they act on come once', () => {
+  it('call_status with CallSid, ParentCallSid, CallStatus, CallDuration or To twice → 400, nothing counted (so no slot freed)', async () => {
+    for (const name of ['ParentCallSid', 'CallSid', 'CallStatus', 'CallDuration', 'To']) {
+      const { handler, metrics, log } = events();
+      const params = { CallStatus: 'completed', CallDuration: '30', To: '+14155552671' };
+      const event = withRepeated('/api/v1/call_status', 'caller=42', params, name, ['CA1', 'CA2']);
+
+      const response = await handler(event);
+
+      expect(response.statusCode).toBe(400);
+      expect(metrics).toEqual([{ name: 'WebhookRejected', dimensions: { Reason: 'repeated' } }]);
+      expect(log.entries[0]?.attributes).toEqual({ parameters: [name] });
+    }
+  });
+
+  it('dial_status with DialCallStatus twice → 400, no DialOutcome', async () => {
+    const { handler, metrics } = events();
+    const event = withRepeated('/api/v1/dial_status', 'leg=number', { DialCallSid: DIAL_SID }, 'DialCallStatus', [
+      'completed',
+      'busy',
+    ]);
+
+    expect((await handler(event)).statusCode).toBe(400);
+    expect(metrics.map((m) => m.name)).toEqual(['WebhookRejected']);
+  });
+});
 
 describe('dial_status: what the caller hears once the dial has ended', () => {
   it.each([
