@@ -195,6 +195,8 @@ async function emittedMetrics() {
           callLimitsTimeoutMs: 20_000,
         });
         for (const to of destinations) await limited(callEvent({ params: { to } }));
+        // A call to dial without a CallSid cannot be counted: rejected, not dialed.
+        if (index === 0) await limited(callEvent({ params: { to: destinations[0], CallSid: undefined } }));
       }
       await makeCall.createHandler({
         ...deps,
