@@ -6,6 +6,18 @@ import { windowedGate } from '../../lib/rateLimits.js';
 const ORIGIN = { vendorApi: 'make_call', originApi: '[POST] /api/v1/make_call', errorMsg: 'x' };
 
 describe('windowedGate', () => {
+  it('a sweep keeps a key whose window is still open: it stays held until its own window ends', () => {
+    let now = 0;
+    const gate = windowedGate({ windowMs: 60_000, perKey: 1, now: () => now });
+
+    now = 59_000;
+    expect(gate('a').pass).toBe(true);
+    now = 60_000;
+    gate('b'); // a sweep runs here
+    now = 61_000;
+    expect(gate('a').pass).toBe(false);
+  });
+
   it('lets perKey events of a key through per window, then holds the rest until the window ends', () => {
     let now = 0;
     const gate = windowedGate({ windowMs: 60_000, perKey: 2, now: () => now });

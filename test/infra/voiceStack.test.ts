@@ -287,6 +287,15 @@ describe('secrets', () => {
     expect(new Set(Object.values(JSON.parse(FROZEN_PLACEHOLDER) as Record<string, unknown>))).toEqual(new Set(['']));
   });
 
+  it('the created secret is kept when the stack is deleted or replaces it: the operator filled in live credentials', () => {
+    const [secret] = Object.values(resources('AWS::SecretsManager::Secret')) as (Resource & {
+      DeletionPolicy?: string;
+      UpdateReplacePolicy?: string;
+    })[];
+    expect(secret?.DeletionPolicy).toBe('Retain');
+    expect(secret?.UpdateReplacePolicy).toBe('Retain');
+  });
+
   it('the secret description points to the README, not a deleted document', () => {
     const [secret] = Object.values(resources('AWS::SecretsManager::Secret'));
     expect(secret?.Properties.Description).toContain('README');
