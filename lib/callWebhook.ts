@@ -11,12 +11,11 @@ import type { Config, Env } from './config.js';
 import { configLoader } from './functionConfig.js';
 import { FUNCTION_FIELDS } from './functionFields.js';
 import { twiml } from './httpResponses.js';
-import { type DECISIONS, METRIC, MISSING_REJECTION, REPEATED_REJECTION } from './metricNames.js';
+import { type DECISIONS, METRIC, MISSING_REJECTION } from './metricNames.js';
 import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
   paramsRejected,
   publicBaseUrl,
-  repeatedParams,
   verifyWebhook,
   type WebhookAnswer,
   type WebhookConfig,
@@ -129,11 +128,13 @@ export function answerCallWebhook(
   config: CallWebhookConfig,
   options: WebhookOptions,
 ): CallWebhookAnswer {
-  const verified = verifyWebhook(request, config, options, { ourFailure: tryLater, repeated: notValid });
+  const verified = verifyWebhook(request, config, options, {
+    ourFailure: tryLater,
+    repeated: notValid,
+    single: ROUTING_PARAMS,
+  });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
-  const repeated = repeatedParams(params, ROUTING_PARAMS);
-  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, notValid());
   const callSid = param(params, 'CallSid');
   const decision = routeCall(
     { to: param(params, 'to'), from: param(params, 'from'), twilioFrom: param(params, 'From') },

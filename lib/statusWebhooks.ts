@@ -7,11 +7,9 @@
 import { shown, type VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
 import { isUserId } from './identity.js';
-import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC, REPEATED_REJECTION } from './metricNames.js';
+import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
 import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
-  paramsRejected,
-  repeatedParams,
   verifyWebhook,
   type WebhookAnswer,
   type WebhookConfig,
@@ -90,11 +88,10 @@ export function answerDialStatus(
   const verified = verifyWebhook(request, config, options, {
     ourFailure: dialStatusFailure,
     repeated: repeatedParam,
+    single: DIAL_STATUS_PARAMS,
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
-  const repeated = repeatedParams(params, DIAL_STATUS_PARAMS);
-  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, repeatedParam());
   const status = param(params, 'DialCallStatus');
   const leg = dialLeg(request.rawQueryString);
   return {
@@ -127,11 +124,10 @@ export function answerCallStatus(
   const verified = verifyWebhook(request, config, options, {
     ourFailure: callStatusFailure,
     repeated: repeatedParam,
+    single: CALL_STATUS_PARAMS,
   });
   if (!verified.verified) return verified.answer;
   const { params } = verified;
-  const repeated = repeatedParams(params, CALL_STATUS_PARAMS);
-  if (repeated.length > 0) return paramsRejected(REPEATED_REJECTION, repeated, repeatedParam());
   const status = param(params, 'CallStatus');
   const leg = calledLeg(params);
   const duration = Number(param(params, 'CallDuration'));

@@ -154,6 +154,8 @@ export interface RouteAnswers {
   ourFailure: () => HttpResponse;
   /** A parameter that must be single came twice: the signature covers a sorted, merged form. */
   repeated: () => HttpResponse;
+  /** The parameters this route acts on, each of which must come once (checked once the account is). */
+  single: readonly string[];
 }
 
 /**
@@ -217,6 +219,9 @@ export function verifyWebhook(
   // Only a signed request says which account sent it; unchecked (locally) there is nothing to hold it to.
   const foreign = config.TWILIO_AUTH_TOKEN ? foreignAccount(body.params, config) : undefined;
   if (foreign) return { verified: false, answer: foreign };
+  const repeatedHere = repeatedParams(body.params, answers.single);
+  if (repeatedHere.length > 0)
+    return { verified: false, answer: paramsRejected(REPEATED_REJECTION, repeatedHere, answers.repeated()) };
   return { verified: true, params: body.params };
 }
 
