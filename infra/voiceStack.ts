@@ -59,12 +59,16 @@ export const RUNTIME = Runtime.NODEJS_24_X;
 export const ARCHITECTURE = Architecture.ARM_64;
 
 /**
- * Timeouts: makeCall and callEvents answer Twilio, which gives a webhook 15 s; the authorizer
- * sits in front of every token request. Each covers a cold start plus the secret read (at most
- * 4 s, lib/secrets.ts) plus the ≤ 1 s alert wait, and no more.
+ * Timeouts: each covers the longest a request can wait by design, plus a second for the
+ * cold start and the work itself, and stays inside its caller's own limit. The waits: a
+ * secret read (≤ 4 s, lib/secrets.ts), each alert (≤ 1 s, lib/alerts.ts; at most two a
+ * request), and in makeCall the limits (0.5 s) with a fail-closed give-back (2 s), in
+ * callEvents a slot's release (0.5 s). So authorizer 5 + 1 s (API Gateway waits 10 s for
+ * an authorizer), callToken 6 + 1 s, makeCall 8.5 + 1 s and callEvents 6.5 + 1 s (Twilio
+ * waits 15 s for a webhook).
  */
 export const FUNCTION_SPECS = {
-  authorizer: { id: 'AuthorizerFunction', timeout: Duration.seconds(5), description: 'Portal JWT authorizer' },
+  authorizer: { id: 'AuthorizerFunction', timeout: Duration.seconds(7), description: 'Portal JWT authorizer' },
   callToken: {
     id: 'CallTokenFunction',
     timeout: Duration.seconds(10),
@@ -72,7 +76,7 @@ export const FUNCTION_SPECS = {
   },
   makeCall: {
     id: 'MakeCallFunction',
-    timeout: Duration.seconds(8),
+    timeout: Duration.seconds(10),
     description: 'POST /api/v1/make_call: Twilio voice webhook',
   },
   callEvents: {
