@@ -324,6 +324,18 @@ describe('per-caller limits', () => {
     expect(svc.alerts.map((a) => a.errorMsg)).toEqual(['Caller reached a call limit']);
   });
 
+  it('each limited caller gets their own alert, naming them', async () => {
+    const svc = await limitsService({ MAX_PHONE_CALLS_PER_HOUR: '1', MAX_CONCURRENT_PHONE_CALLS: '10' });
+
+    for (const user of ['42', '43', '42', '43']) await svc.dial(user);
+    for (const user of ['42', '43']) await svc.dial(user);
+
+    expect(svc.alerts.map((a) => [a.errorMsg, a.meta && JSON.parse(a.meta).userId])).toEqual([
+      ['Caller reached a call limit', '42'],
+      ['Caller reached a call limit', '43'],
+    ]);
+  });
+
   it('greetings and refusals touch no counter', async () => {
     const svc = await limitsService();
 
@@ -477,6 +489,33 @@ describe('DynamoDB failing or slow', () => {
       const item = await stored(table, 'u#42#phone');
       expect(item?.slots).toBeUndefined();
       expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+    });
+  });
+
+  it('the caller’s write lands but its answer comes too late: the slot and counts it took are given back', async () => {
+    const table = await freshTable();
+    const steps = (callSid: string) =>
+      limitSteps({ leg: 'number', userId: '42', callSid }, NOW, {
+        MAX_PHONE_CALLS_PER_HOUR: 10,
+        MAX_PHONE_CALLS_PER_DAY: 30,
+        MAX_CLIENT_CALLS_PER_HOUR: 60,
+        MAX_CONCURRENT_PHONE_CALLS: 1,
+        MAX_PHONE_CALLS_PER_MINUTE: 100,
+        CALL_LIMITS_FAIL_CLOSED: true,
+        TWILIO_CALL_TIME_LIMIT: 3600,
+      });
+    // Every answer held back past the SDK's 400 ms: the write is forwarded at once and lands.
+    await behindFaultyDynamo(600, async (slow) => {
+      const store = dynamoCallLimitStore(table);
+
+      await expect(store.take(steps('CA1'), NOW)).rejects.toThrow();
+      await slow.settled();
+
+      const item = await stored(table, 'u#42#phone');
+      expect(item?.slots).toBeUndefined();
+      expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+      slow.delayMs = 0;
+      expect(await store.take(steps('CA2'), NOW)).toEqual({ allowed: true });
     });
   });
 
