@@ -28,13 +28,11 @@ const AWS_SDK_INPUT =
 const isAwsSdkInput = (input: string) => AWS_SDK_INPUT.test(input);
 
 /**
- * A chunk is the AWS SDK's when the module it was split off for (its entry point) is, or,
- * for chunks shared between split points, when most of its bytes are.
+ * A chunk is the AWS SDK's when most of its bytes are: the clients' own files (built from
+ * shims that name what lib/ takes) and the chunks they share.
  */
 export function isAwsSdkChunk(metafile: Metafile, file: OutputFile): boolean {
-  const output = metafile.outputs[file.path];
-  if (output?.entryPoint !== undefined) return isAwsSdkInput(output.entryPoint);
-  const inputs = output?.inputs ?? {};
+  const inputs = metafile.outputs[file.path]?.inputs ?? {};
   let sdk = 0;
   let all = 0;
   for (const [input, { bytesInOutput }] of Object.entries(inputs)) {

@@ -42,8 +42,10 @@ export const ESM_REQUIRE_BANNER =
 
 /**
  * The packages our code imports with `import()` that are files of their own: the file each
- * is built to; for a CommonJS package, the ES module that names its exports (infra/shims/);
- * and, where not every function should load it apart, which ones do. The entry build
+ * is built to; the module it is built from where that is not the package itself
+ * (infra/shims/: a CommonJS package's exports named; an AWS SDK client's narrowed to what
+ * lib/ takes, which halves the code its first call compiles); and, where not every function
+ * should load it apart, which ones do. The entry build
  * aliases each to its file and leaves it external; the on-demand build bundles them
  * (splitting among themselves: the two AWS SDK clients share their Smithy runtime).
  *
@@ -53,8 +55,11 @@ export const ESM_REQUIRE_BANNER =
  * the first flush), which measured ≈ 3 ms less than reading and linking a second file.
  */
 const ON_DEMAND_PACKAGES: Record<string, { file: string; source?: string; only?: FunctionName[] }> = {
-  '@aws-sdk/client-secrets-manager': { file: 'chunks/aws-sdk-client-secrets-manager' },
-  '@aws-sdk/client-dynamodb': { file: 'chunks/aws-sdk-client-dynamodb' },
+  '@aws-sdk/client-secrets-manager': {
+    file: 'chunks/aws-sdk-client-secrets-manager',
+    source: 'infra/shims/secretsManagerClient.ts',
+  },
+  '@aws-sdk/client-dynamodb': { file: 'chunks/aws-sdk-client-dynamodb', source: 'infra/shims/dynamoDbClient.ts' },
   '@slack/webhook': { file: 'chunks/slack-webhook', source: 'infra/shims/slackWebhook.ts' },
   '@aws-lambda-powertools/metrics': { file: 'chunks/powertools-metrics', only: ['authorizer'] },
 };

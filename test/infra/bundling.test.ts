@@ -176,6 +176,14 @@ describe.each(FUNCTION_NAMES)('%s: the files its entry imports on first use', (n
       for (const used of USED_EXPORTS[file] ?? []) expect(typeof module[used], `${file}: ${used}`).toBe('function');
     }
   });
+
+  it('hold of each AWS SDK client only what lib/ takes: none of its other commands is compiled', () => {
+    const sdkFiles = named.filter((file) => file.startsWith('aws-sdk-'));
+    for (const file of sdkFiles) {
+      const output = built[name].metafile.outputs[`dist/${name}/chunks/${file}`];
+      expect(output?.exports.sort(), file).toEqual([...(USED_EXPORTS[file] ?? [])].sort());
+    }
+  });
 });
 
 /** Every file under a directory, relative to it, sorted. */
