@@ -3,8 +3,9 @@
  * step one conditional `UpdateItem` (never a read followed by a write), so concurrent calls
  * cannot both take the last unit of a limit. A dialed phone call costs two round trips, one
  * after the other: the caller's item (slot, hour, day), then the service's minute. Only a
- * refused write reads the item back, to say which limit refused it (or to free slots whose
- * calls outlived the longest call, and try again); a refused step undoes the steps before
+ * refused write reads the item back, to say which limit refused it (or that this call holds
+ * its slot already: Twilio delivered its webhook again; or to free slots whose calls outlived
+ * the longest call, and try again); a refused step undoes the steps before
  * it. Releasing a slot is one write to the caller's item. The DynamoDB client is loaded on
  * the first check only: the authorizer and call_token never load it, nor does a make_call
  * that routes to a message.
@@ -93,12 +94,14 @@ function stepUpdate(step: LimitStep, by: 1 | -1) {
     Object.assign(names, { '#slots': SLOTS, '#slot': slotExpiry(step.slot.callSid) });
     Object.assign(values, {
       ':slot': { SS: [step.slot.callSid] },
+      ':sid': { S: step.slot.callSid },
       ':slotExpires': { N: String(step.slot.expiresAt) },
       ':slots': { N: String(step.slot.limit) },
     });
     clauses.ADD.push('#slots :slot');
     clauses.SET.push('#slot = :slotExpires');
-    conditions.push('(attribute_not_exists(#slots) OR size(#slots) < :slots)');
+    // A call already holding its slot is not counted again (refusalOf says it is held).
+    conditions.push('(attribute_not_exists(#slots) OR (size(#slots) < :slots AND NOT contains(#slots, :sid)))');
   } else if (step.slot) {
     const free = freeing([step.slot.callSid]);
     Object.assign(names, free.names);
@@ -169,8 +172,8 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     }
   };
 
-  /** One step: taken, or the limit that refused it. */
-  const apply = async (step: LimitStep, nowMs: number): Promise<LimitName | undefined> => {
+  /** One step: taken, held already by this call (an earlier delivery took it), or the limit that refused it. */
+  const apply = async (step: LimitStep, nowMs: number): Promise<LimitName | 'held' | undefined> => {
     for (let tries = 1; ; tries++) {
       try {
         await update(stepUpdate(step, 1));
@@ -183,6 +186,7 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
         new sdk.GetItemCommand({ TableName: table, Key: key(step.key), ConsistentRead: true }),
       );
       const refusal = refusalOf(step, limitItem(read.Item), nowMs);
+      if (refusal && 'held' in refusal) return 'held';
       if (refusal && 'limit' in refusal) return refusal.limit;
       // Still unexplained after MAX_TRIES: calls of this caller race; refuse rather than let one through uncounted.
       if (tries === MAX_TRIES) return step.slot?.name ?? step.counters[0]?.name;
@@ -204,6 +208,8 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
           sent = step;
           const refused = await apply(step, nowMs);
           sent = undefined;
+          // The call was counted when Twilio first delivered it: its slot step comes first, so nothing here is taken twice.
+          if (refused === 'held') return { allowed: true };
           if (refused) {
             await giveBack(done);
             return { allowed: false, limit: refused };

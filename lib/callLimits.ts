@@ -144,16 +144,20 @@ export interface LimitItem {
 }
 
 /**
- * Why a step's write was refused, from the item read back after it: the first limit it is
- * at (calls in progress, then the hour, then the day); else the expired slots to free before
- * trying again; else nothing (the item changed in between: try again).
+ * Why a step's write was refused, from the item read back after it: this call already
+ * holds its slot (an earlier delivery of its webhook took the step); else the first limit it
+ * is at (calls in progress, then the hour, then the day); else the expired slots to free
+ * before trying again; else nothing (the item changed in between: try again).
  */
 export function refusalOf(
   step: LimitStep,
   item: LimitItem,
   nowMs: number,
-): { limit: LimitName } | { expired: string[] } | undefined {
+): { limit: LimitName } | { expired: string[] } | { held: true } | undefined {
   const live = item.slots.filter((slot) => slot.expiresAt >= seconds(nowMs));
+  const callSid = step.slot?.callSid;
+  // Twilio delivered this call's webhook before (its fallback URL, a retry policy) and it was counted then.
+  if (live.some((slot) => slot.callSid === callSid)) return { held: true };
   if (step.slot && live.length >= step.slot.limit) return { limit: step.slot.name };
   const full = step.counters.find(
     (counter) => counter.limit !== undefined && (item.counts[counter.attribute] ?? 0) >= counter.limit,

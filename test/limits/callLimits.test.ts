@@ -222,6 +222,33 @@ describe('per-caller limits', () => {
     expect(svc.metrics).toContain('CallLimited{"Limit":"phone-concurrent"}');
   });
 
+  it('a call Twilio delivers again (the same CallSid: its fallback URL, a retry policy) is dialed again and counted once', async () => {
+    const svc = await limitsService({ MAX_CONCURRENT_PHONE_CALLS: '2' });
+    const sid = callSid();
+
+    const first = await svc.dial('42', '+14155552671', sid);
+    const again = await svc.dial('42', '+14155552671', sid);
+
+    expect([first, again].map(dialed)).toEqual([true, true]);
+    const item = await stored(svc.table, 'u#42#phone');
+    expect(item?.slots?.SS).toEqual([sid]);
+    expect(
+      Object.entries(item ?? {})
+        .filter(([name]) => /^[hd]#/.test(name))
+        .map(([, value]) => value.N),
+    ).toEqual(['1', '1']);
+    expect(svc.metrics.filter((line) => line.startsWith('CallLimited'))).toEqual([]);
+  });
+
+  it('with one call at a time, the call delivered again is still dialed, and another call still refused', async () => {
+    const svc = await limitsService();
+    const sid = callSid();
+
+    expect(dialed(await svc.dial('42', '+14155552671', sid))).toBe(true);
+    expect(dialed(await svc.dial('42', '+14155552671', sid))).toBe(true);
+    expect(await svc.dial('42')).toBe(LIMITED);
+  });
+
   it('a phone call’s statusCallback names the caller whose slot it holds; app-user and support calls’ name no one', async () => {
     const svc = await limitsService({ SUPPORT_NUMBER: '+18005550100' });
     const statusCallback = (twiml: string) => {

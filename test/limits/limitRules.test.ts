@@ -89,6 +89,13 @@ describe('refusalOf', () => {
     expect(refusalOf(step, { counts: { 'd#2026-12-02': 30 }, slots: [] }, NOW)).toEqual({ limit: 'phone-day' });
   });
 
+  it('the call itself holds a live slot: held (an earlier delivery of its webhook took the step), even at a limit', () => {
+    const full = { 'h#2026-12-02T10': 10, 'd#2026-12-02': 30 };
+
+    expect(refusalOf(step, { counts: full, slots: [live('CA1'), live('CA9')] }, NOW)).toEqual({ held: true });
+    expect(refusalOf(step, { counts: {}, slots: [expired('CA9')] }, NOW)).toEqual({ expired: ['CA9'] });
+  });
+
   it('a set full of calls past their expiry: those to free, then try again', () => {
     expect(refusalOf(step, { counts: {}, slots: [expired('CA1'), live('CA2')] }, NOW)).toEqual({ expired: ['CA1'] });
   });
