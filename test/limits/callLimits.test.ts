@@ -85,6 +85,25 @@ async function behindFaultyDynamo(delayMs: number, test: (faulty: FaultyDynamo) 
   }
 }
 
+/** Caller 42's phone call `callSid` as limit steps, one call at a time, fail-closed. */
+const phoneCallSteps = (callSid: string) =>
+  limitSteps({ leg: 'number', userId: '42', callSid }, NOW, {
+    MAX_PHONE_CALLS_PER_HOUR: 10,
+    MAX_PHONE_CALLS_PER_DAY: 30,
+    MAX_CLIENT_CALLS_PER_HOUR: 60,
+    MAX_CONCURRENT_PHONE_CALLS: 1,
+    MAX_PHONE_CALLS_PER_MINUTE: 100,
+    CALL_LIMITS_FAIL_CLOSED: true,
+    TWILIO_CALL_TIME_LIMIT: 3600,
+  });
+
+/** The caller's phone item holds no slot and no hour or day count above zero. */
+async function expectNothingHeld(table: string, userId: string) {
+  const item = await stored(table, `u#${userId}#phone`);
+  expect(item?.slots).toBeUndefined();
+  expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+}
+
 const caller = (id: string) => `client:${APP_SID}_uid${id}`;
 let sids = 0;
 const callSid = () => `CA${String(++sids).padStart(32, '0')}`;
@@ -483,11 +502,7 @@ describe('DynamoDB failing or slow', () => {
 
       expect(await dial('CA'.padEnd(34, '1'))).toBe(LIMITED);
       // Read at once: the refusal waited for the give-back (a frozen container would not finish it later).
-      const item = await stored(table, 'u#42#phone');
-      expect(item?.slots).toBeUndefined();
-      expect(Object.entries(item ?? {}).filter(([name, value]) => name.startsWith('h#') && value.N !== '0')).toEqual(
-        [],
-      );
+      await expectNothingHeld(table, '42');
 
       slow.delayMs = 0;
       expect(dialed(await dial('CA'.padEnd(34, '2')))).toBe(true);
@@ -500,49 +515,27 @@ describe('DynamoDB failing or slow', () => {
       const store = dynamoCallLimitStore(table);
       // The service's minute, the second write, fails (DynamoDB's 500); the caller's went through.
       faulty.failWith = (body) => (body.includes('service#phone-minute') ? 'InternalServerError' : undefined);
-      const steps = limitSteps({ leg: 'number', userId: '42', callSid: 'CA1' }, NOW, {
-        MAX_PHONE_CALLS_PER_HOUR: 10,
-        MAX_PHONE_CALLS_PER_DAY: 30,
-        MAX_CLIENT_CALLS_PER_HOUR: 60,
-        MAX_CONCURRENT_PHONE_CALLS: 1,
-        MAX_PHONE_CALLS_PER_MINUTE: 100,
-        CALL_LIMITS_FAIL_CLOSED: true,
-        TWILIO_CALL_TIME_LIMIT: 3600,
-      });
+      const steps = phoneCallSteps('CA1');
       expect(steps.map((step) => step.key)).toEqual(['u#42#phone', expect.stringMatching(/^service#phone-minute#/)]);
 
       await expect(store.take(steps, NOW)).rejects.toThrow();
 
-      const item = await stored(table, 'u#42#phone');
-      expect(item?.slots).toBeUndefined();
-      expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+      await expectNothingHeld(table, '42');
     });
   });
 
   it('the caller’s write lands but its answer comes too late: the slot and counts it took are given back', async () => {
     const table = await freshTable();
-    const steps = (callSid: string) =>
-      limitSteps({ leg: 'number', userId: '42', callSid }, NOW, {
-        MAX_PHONE_CALLS_PER_HOUR: 10,
-        MAX_PHONE_CALLS_PER_DAY: 30,
-        MAX_CLIENT_CALLS_PER_HOUR: 60,
-        MAX_CONCURRENT_PHONE_CALLS: 1,
-        MAX_PHONE_CALLS_PER_MINUTE: 100,
-        CALL_LIMITS_FAIL_CLOSED: true,
-        TWILIO_CALL_TIME_LIMIT: 3600,
-      });
     // Every answer held back past the SDK's 400 ms: the write is forwarded at once and lands.
     await behindFaultyDynamo(600, async (slow) => {
       const store = dynamoCallLimitStore(table);
 
-      await expect(store.take(steps('CA1'), NOW)).rejects.toThrow();
+      await expect(store.take(phoneCallSteps('CA1'), NOW)).rejects.toThrow();
       await slow.settled();
 
-      const item = await stored(table, 'u#42#phone');
-      expect(item?.slots).toBeUndefined();
-      expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+      await expectNothingHeld(table, '42');
       slow.delayMs = 0;
-      expect(await store.take(steps('CA2'), NOW)).toEqual({ allowed: true });
+      expect(await store.take(phoneCallSteps('CA2'), NOW)).toEqual({ allowed: true });
     });
   });
 
