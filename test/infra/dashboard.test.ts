@@ -194,7 +194,10 @@ async function emittedMetrics() {
           // Which limit refuses is under test, not latency: the first check loads the SDK.
           callLimitsTimeoutMs: 20_000,
         });
-        for (const to of destinations) await limited(callEvent({ params: { to } }));
+        // Each a call of its own: a CallSid delivered again is the same call, counted once.
+        for (const [n, to] of destinations.entries()) {
+          await limited(callEvent({ params: { to, CallSid: `CA${String(n + 1).padStart(32, '0')}` } }));
+        }
         // A call to dial without a CallSid cannot be counted: rejected, not dialed.
         if (index === 0) await limited(callEvent({ params: { to: destinations[0], CallSid: undefined } }));
       }
