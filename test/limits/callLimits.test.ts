@@ -97,11 +97,17 @@ const phoneCallSteps = (callSid: string) =>
     TWILIO_CALL_TIME_LIMIT: 3600,
   });
 
+/** A phone item's hour and day counts, in the item's order. */
+const windowCounts = (item: Awaited<ReturnType<typeof stored>>) =>
+  Object.entries(item ?? {})
+    .filter(([name]) => /^[hd]#/.test(name))
+    .map(([, value]) => value.N);
+
 /** The caller's phone item holds no slot and no hour or day count above zero. */
 async function expectNothingHeld(table: string, userId: string) {
   const item = await stored(table, `u#${userId}#phone`);
   expect(item?.slots).toBeUndefined();
-  expect(Object.entries(item ?? {}).filter(([name, value]) => /^[hd]#/.test(name) && value.N !== '0')).toEqual([]);
+  expect(windowCounts(item).filter((count) => count !== '0')).toEqual([]);
 }
 
 const caller = (id: string) => `client:${APP_SID}_uid${id}`;
@@ -251,11 +257,7 @@ describe('per-caller limits', () => {
     expect([first, again].map(dialed)).toEqual([true, true]);
     const item = await stored(svc.table, 'u#42#phone');
     expect(item?.slots?.SS).toEqual([sid]);
-    expect(
-      Object.entries(item ?? {})
-        .filter(([name]) => /^[hd]#/.test(name))
-        .map(([, value]) => value.N),
-    ).toEqual(['1', '1']);
+    expect(windowCounts(item)).toEqual(['1', '1']);
     expect(svc.metrics.filter((line) => line.startsWith('CallLimited'))).toEqual([]);
   });
 
