@@ -20,7 +20,7 @@ import { METRIC } from '../lib/metricNames.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { isUserId } from '../lib/portalJwt.js';
 import { createReporter, type ReportingDeps } from '../lib/reporter.js';
-import { isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
+import { invalidParametersMeta, isPushPlatform, issueVoiceToken } from '../lib/voiceToken.js';
 
 export interface CallTokenDeps extends ReportingDeps {
   config: ConfigLoader<FunctionField<'callToken'>>;
@@ -59,9 +59,8 @@ export function createHandler(deps: CallTokenDeps) {
     if (!isPushPlatform(type)) {
       report.capped('invalid-parameters', 'warn', 'Invalid parameters', { userId, type: shown(type) ?? null });
       report.metrics.count(METRIC.InvalidParameters);
-      // The legacy meta (the request's fields, cut to size), keyed by the signed-in user, not by the
-      // value: one user gets one alert a minute, whatever they send.
-      const meta = event.queryStringParameters ?? {};
+      // Keyed by the signed-in user, not by the value: one user gets one alert a minute, whatever they send.
+      const meta = invalidParametersMeta(event.queryStringParameters);
       await report.alert({ key: `invalid:${userId}`, errorMsg: 'Invalid parameters', meta }, slackUrl);
       return invalidParameters();
     }

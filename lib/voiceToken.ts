@@ -5,6 +5,7 @@
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import AccessToken from 'twilio/lib/jwt/AccessToken.js';
+import { shown } from './alerts.js';
 import type { Config } from './config.js';
 import { identityPrefix } from './identity.js';
 import { PLATFORMS } from './metricNames.js';
@@ -27,6 +28,25 @@ export type VoiceTokenConfig = Pick<
   | 'TWILIO_API_KEY'
   | 'TWILIO_API_KEY_SECRET'
 >;
+
+/** The most parameter names an invalid-parameters alert lists. */
+const NAMES_SHOWN = 10;
+
+/**
+ * What the invalid-parameters alert says of the request: `type` as sent (cut), and the names
+ * of the other parameters, never their values. The legacy controller posted every field, and
+ * an app that also sends its bearer token in the query (web2py's `_token`, OAuth's
+ * `access_token`) would have put it in Slack.
+ */
+export function invalidParametersMeta(query: Record<string, string | undefined> | undefined) {
+  const others = Object.keys(query ?? {})
+    .filter((name) => name !== 'type')
+    .sort();
+  return {
+    type: shown(query?.type) ?? null,
+    ...(others.length > 0 ? { otherParameters: others.slice(0, NAMES_SHOWN).map((name) => shown(name)) } : {}),
+  };
+}
 
 export function pushCredentialSid(platform: PushPlatform, config: VoiceTokenConfig): string {
   return platform === 'apns' ? config.TWILIO_ML_APNS_CERT_SID : config.TWILIO_ML_FCM_CERT_SID;

@@ -56,9 +56,10 @@ afterAll(async () => {
   await Promise.all([slack?.close(), store?.close()]);
 });
 
-async function callToken(type: string, bearer: string) {
+async function callToken(type: string, bearer: string, more: Record<string, string> = {}) {
   bearerTokens.push(bearer);
-  const response = await fetch(`${gateway.baseUrl}/api/v1/call_token?type=${encodeURIComponent(type)}`, {
+  const query = new URLSearchParams({ type, ...more });
+  const response = await fetch(`${gateway.baseUrl}/api/v1/call_token?${query}`, {
     headers: { authorization: `Bearer ${bearer}` },
   });
   const text = await response.text();
@@ -94,6 +95,8 @@ async function runScenarios(good: { secretString: string }) {
   const driver = legacyPortalToken(7, SECRETS.JWT_PREVIOUS_SECRET);
   expect([await callToken('apns', rider), await callToken('fcm', driver)]).toEqual([200, 200]);
   expect(await callToken('voip', rider)).toBe(400);
+  // An app that also sends its token in the query (web2py's `_token`, OAuth's `access_token`).
+  expect(await callToken('voip', driver, { _token: driver, access_token: driver })).toBe(400);
   expect(await callToken('apns', legacyPortalToken(42, random()))).toBe(403);
   // Calls: both auth tokens; a number, an app user, premium rate, emergency; unsigned, forged.
   expect(await makeCall({ ...CALL, to: '+14155552671' }, SECRETS.TWILIO_AUTH_TOKEN)).toBe(200);

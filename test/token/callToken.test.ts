@@ -228,16 +228,29 @@ describe('GET /api/v1/call_token: invalid type', () => {
     expect(response.headers).toMatchObject({ 'content-type': 'application/json' });
   });
 
-  it('sends the legacy vendor alert with meta = JSON of the query parameters', async () => {
+  it("sends the legacy vendor alert, its meta the type sent and the other parameters' names, never their values", async () => {
     const { handler, alerts } = callToken();
-    const query = { type: 'voip', app_version: '5.1.0' };
+    const bearer = 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjo0Mn19.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+    const query = { type: 'voip', app_version: '5.1.0', _token: bearer };
 
     await handler(callTokenEventWithQuery(query));
 
     expect(alerts.sent).toHaveLength(1);
     const { meta, ...fields } = alerts.sent[0]?.alert ?? ({} as VendorAlert);
     expect(fields).toEqual(INVALID_PARAMETERS_ALERT);
-    expect(JSON.parse(meta)).toEqual(query);
+    expect(JSON.parse(meta)).toEqual({ type: 'voip', otherParameters: ['_token', 'app_version'] });
+    expect(meta).not.toContain('5.1.0');
+    expect(meta).not.toContain(bearer.split('.')[2]);
+  });
+
+  it('lists at most ten other parameter names, each cut like any value shown', async () => {
+    const { handler, alerts } = callToken();
+    const names = Array.from({ length: 30 }, (_, i) => `p${String(i).padStart(2, '0')}${'x'.repeat(100)}`);
+
+    await handler(callTokenEventWithQuery({ type: 'sip', ...Object.fromEntries(names.map((n) => [n, '1'])) }));
+
+    const { otherParameters } = JSON.parse(alerts.sent[0]?.alert.meta ?? '{}');
+    expect(otherParameters).toEqual(names.slice(0, 10).map((n) => n.slice(0, 64)));
   });
 
   it('alerts the invalid types of one user once a minute whatever the values, so one user cannot flood Slack', async () => {

@@ -63,7 +63,7 @@ describe('Slack alert for an invalid type', () => {
 
     const { meta, ...fields } = fieldsOf(receiver.received[0]?.body);
     expect(fields).toEqual(INVALID_PARAMETERS_ALERT);
-    expect(JSON.parse(meta ?? '')).toEqual(query);
+    expect(JSON.parse(meta ?? '')).toEqual({ type: 'voip', otherParameters: ['lang'] });
   });
 
   it('escapes request text, so a query cannot mention the channel or format the alert', async () => {
@@ -79,12 +79,12 @@ describe('Slack alert for an invalid type', () => {
     );
   });
 
-  it('has meta {} when there is no query string', async () => {
+  it('has meta {"type":null} when there is no query string', async () => {
     const { handler } = callToken();
 
     await handler(callTokenEventWithQuery(undefined));
 
-    expect(JSON.parse(fieldsOf(receiver.received[0]?.body).meta ?? '')).toEqual({});
+    expect(JSON.parse(fieldsOf(receiver.received[0]?.body).meta ?? '')).toEqual({ type: null });
   });
 
   it('never carries the bearer token or any request header', async () => {
@@ -176,7 +176,7 @@ describe('without SLACK_WEBHOOK_URL', () => {
         vendorApi: 'token',
         originApi: '[GET] /api/v1/call_token',
         errorMsg: 'Invalid parameters',
-        meta: JSON.stringify(query),
+        meta: '{"type":"fcm2"}',
       },
     ]);
     expect(receiver.received).toHaveLength(0);
