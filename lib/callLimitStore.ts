@@ -21,6 +21,7 @@ import {
   limitSteps,
   phoneItemKey,
   refusalOf,
+  refusedWhenUnavailable,
   slotExpiry,
 } from './callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
@@ -28,9 +29,21 @@ import { withDeadline } from './deadline.js';
 import type { Gate } from './rateLimits.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
 
+export interface TakeOptions {
+  /**
+   * When the store fails, give back the writes that may have landed before throwing: for a
+   * call that will be refused for want of the limits. A call that goes ahead keeps them.
+   */
+  undoOnFailure?: boolean;
+}
+
 export interface CallLimitStore {
   /** Applies the steps; says which limit refused the call, if one did. Throws when the store fails. */
-  take(steps: readonly LimitStep[], nowMs: number): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
+  take(
+    steps: readonly LimitStep[],
+    nowMs: number,
+    options?: TakeOptions,
+  ): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
   /**
    * Gives back what a take of these steps took: each counter down one, the slot freed while
    * this call holds it. For a take that answered allowed after its caller stopped waiting.
@@ -200,7 +213,7 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
   };
 
   return {
-    async take(steps, nowMs) {
+    async take(steps, nowMs, { undoOnFailure = false } = {}) {
       const done: LimitStep[] = [];
       let sent: LimitStep | undefined;
       try {
@@ -219,7 +232,7 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
       } catch (error) {
         // A write that failed on our side may still have landed: one with a slot gives back
         // only what it holds (stepUpdate), so it is undone too; a bare counter's stays counted.
-        await giveBack(sent?.slot ? [...done, sent] : done);
+        if (undoOnFailure) await giveBack(sent?.slot ? [...done, sent] : done);
         throw error;
       }
       return { allowed: true };
@@ -261,12 +274,13 @@ export const GIVE_BACK_WAIT_MS = 2_000;
 /**
  * What the limits say about this call, within CALL_LIMITS_TIMEOUT_MS. Never throws.
  *
- * Past the deadline the writes go on and may still take a slot and count the call. A call
- * that goes ahead keeps them: it is a call, and its completed callback frees its slot. A call
- * refused for want of the limits (CALL_LIMITS_FAIL_CLOSED) is never placed, so nothing would
- * free its slot until it expired, locking the caller out: what its writes take is given
- * back, and the refusal waits up to GIVE_BACK_WAIT_MS for that (Lambda may freeze the
- * container once the handler answers).
+ * When the store fails or answers late, some writes may have landed (a slot taken, the call
+ * counted). A call that goes ahead keeps them: it is a call, its completed callback frees its
+ * slot, and the caller's limits go on holding while the store half works. A call refused for
+ * want of the limits (CALL_LIMITS_FAIL_CLOSED, not the support line) is never placed, so
+ * nothing would free its slot until it expired, locking the caller out: what its writes take
+ * is given back, and the refusal waits up to GIVE_BACK_WAIT_MS for that (Lambda may freeze
+ * the container once the handler answers).
  */
 export async function checkCallLimits(
   store: CallLimitStore,
@@ -276,11 +290,12 @@ export async function checkCallLimits(
   timeoutMs = CALL_LIMITS_TIMEOUT_MS,
 ): Promise<LimitOutcome> {
   const steps = limitSteps(call, nowMs, settings);
-  const taking = store.take(steps, nowMs);
+  const refused = refusedWhenUnavailable(call, settings);
+  const taking = store.take(steps, nowMs, { undoOnFailure: refused });
   try {
     return await within(taking, timeoutMs);
   } catch (error) {
-    if (settings.CALL_LIMITS_FAIL_CLOSED) {
+    if (refused) {
       // A take that failed gave back its own writes; one that answered allowed, too late, is given back here.
       const givenBack = taking.then((outcome) => (outcome.allowed ? store.giveBack(steps) : undefined));
       await within(givenBack, GIVE_BACK_WAIT_MS).catch(() => undefined);

@@ -204,6 +204,14 @@ function limited(call: LimitedCall, limit: LimitName, attributes: Record<string,
  * CALL_LIMITS_FAIL_CLOSED; either way counted and alerted. The support line has no limit
  * to check, so it goes ahead either way.
  */
+/** Whether a call the limits cannot be checked for is refused: fail-closed, except the support line. */
+export function refusedWhenUnavailable(
+  call: Pick<LimitedCall, 'leg'>,
+  settings: Pick<LimitSettings, 'CALL_LIMITS_FAIL_CLOSED'>,
+): boolean {
+  return settings.CALL_LIMITS_FAIL_CLOSED && call.leg !== 'support';
+}
+
 export function answerWithLimits(
   dialed: WebhookAnswer,
   call: LimitedCall,
@@ -223,7 +231,7 @@ export function answerWithLimits(
       meta: { reason: outcome.reason },
     },
   };
-  if (settings.CALL_LIMITS_FAIL_CLOSED && call.leg !== 'support') {
+  if (refusedWhenUnavailable(call, settings)) {
     return {
       response: refusedCall(),
       log: {

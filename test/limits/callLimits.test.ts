@@ -111,6 +111,20 @@ async function expectNothingHeld(table: string, userId: string) {
 }
 
 const caller = (id: string) => `client:${APP_SID}_uid${id}`;
+
+/** Caller 42's make_call to `to` with call `sid`, through `store` and the deployed deadline; its TwiML. */
+function dialingThrough(store: ReturnType<typeof dynamoCallLimitStore>, table: string, settings: Env = {}) {
+  const call = makeCall.createHandler({
+    config: makeCallConfig({ ...POLICY_ENV, CALL_LIMITS_TABLE: table, CALL_STATUS_CALLBACK: 'true', ...settings }),
+    log: recordingLog(),
+    alert: async () => undefined,
+    allowUnsignedRequests: false,
+    callLimits: () => store,
+    now: () => NOW,
+  });
+  return async (sid: string, to = '+14155552671') =>
+    (await call(callEvent({ params: { CallSid: sid, From: caller('42'), to } }))).body;
+}
 let sids = 0;
 const callSid = () => `CA${String(++sids).padStart(32, '0')}`;
 
@@ -511,7 +525,47 @@ describe('DynamoDB failing or slow', () => {
     });
   });
 
-  it('a write that fails after the caller’s took its slot: the caller’s write is undone, nothing is held', async () => {
+  it('slow, fail-closed: the support line goes ahead and keeps its counts, as a call placed', async () => {
+    const table = await freshTable();
+    await behindFaultyDynamo(300, async () => {
+      const store = dynamoCallLimitStore(table);
+      const call = dialingThrough(store, table, { CALL_LIMITS_FAIL_CLOSED: 'true', SUPPORT_NUMBER: '+18005550100' });
+
+      expect(dialed(await call('CA'.padEnd(34, '1'), 'support'))).toBe(true);
+    });
+    expect(windowCounts(await stored(table, 'u#42#phone'))).toEqual(['1', '1']);
+  });
+
+  it('fail-open, the service minute’s write failing: a dialed call keeps its slot and counts, so the caller’s own limits still hold', async () => {
+    const table = await freshTable();
+    await behindFaultyDynamo(0, async (faulty) => {
+      faulty.failWith = (body) => (body.includes('service#phone-minute') ? 'InternalServerError' : undefined);
+      const store = dynamoCallLimitStore(table);
+      const call = dialingThrough(store, table);
+      const first = 'CA'.padEnd(34, '1');
+
+      expect(dialed(await call(first))).toBe(true);
+      const item = await stored(table, 'u#42#phone');
+      expect([item?.slots?.SS, windowCounts(item)]).toEqual([[first], ['1', '1']]);
+      // One call at a time: the caller's own write refuses the second, whatever the minute's does.
+      expect(await call('CA'.padEnd(34, '2'))).toBe(LIMITED);
+    });
+  });
+
+  it('fail-open, answers late: a dialed call whose write landed keeps its slot until its call ends', async () => {
+    const table = await freshTable();
+    // Past the SDK's 400 ms, inside the 500 ms deadline: the write lands, its answer is given up on.
+    await behindFaultyDynamo(450, async (slow) => {
+      const store = dynamoCallLimitStore(table);
+      const call = dialingThrough(store, table);
+
+      expect(dialed(await call('CA'.padEnd(34, '1')))).toBe(true);
+      await slow.settled();
+    });
+    expect((await stored(table, 'u#42#phone'))?.slots?.SS).toEqual(['CA'.padEnd(34, '1')]);
+  });
+
+  it('a write that fails after the caller’s took its slot, for a call to be refused: the caller’s write is undone, nothing is held', async () => {
     const table = await freshTable();
     await behindFaultyDynamo(0, async (faulty) => {
       const store = dynamoCallLimitStore(table);
@@ -520,19 +574,19 @@ describe('DynamoDB failing or slow', () => {
       const steps = phoneCallSteps('CA1');
       expect(steps.map((step) => step.key)).toEqual(['u#42#phone', expect.stringMatching(/^service#phone-minute#/)]);
 
-      await expect(store.take(steps, NOW)).rejects.toThrow();
+      await expect(store.take(steps, NOW, { undoOnFailure: true })).rejects.toThrow();
 
       await expectNothingHeld(table, '42');
     });
   });
 
-  it('the caller’s write lands but its answer comes too late: the slot and counts it took are given back', async () => {
+  it('the caller’s write lands but its answer comes too late, for a call to be refused: the slot and counts it took are given back', async () => {
     const table = await freshTable();
     // Every answer held back past the SDK's 400 ms: the write is forwarded at once and lands.
     await behindFaultyDynamo(600, async (slow) => {
       const store = dynamoCallLimitStore(table);
 
-      await expect(store.take(phoneCallSteps('CA1'), NOW)).rejects.toThrow();
+      await expect(store.take(phoneCallSteps('CA1'), NOW, { undoOnFailure: true })).rejects.toThrow();
       await slow.settled();
 
       await expectNothingHeld(table, '42');
