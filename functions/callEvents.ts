@@ -13,7 +13,7 @@ import { type HttpResponse, plainText } from '../lib/httpResponses.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
-import { CALL_EVENTS_ORIGIN, type CallStatusAnswer, callEventRoute } from '../lib/statusWebhooks.js';
+import { CALL_EVENTS_ORIGIN, type CallStatusAnswer, callEventRoute, slotNotReleased } from '../lib/statusWebhooks.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
 export interface CallEventsDeps extends ReportingDeps {
@@ -53,13 +53,12 @@ export function createHandler(deps: CallEventsDeps) {
       answer = answered;
       const table = loaded.config.CALL_LIMITS_TABLE;
       if (answered.release && table) {
-        // A slot not freed here expires by itself; a failure costs the caller a wait, never a 5xx to Twilio.
         const { callSid, userId } = answered.release;
-        await within(storeFor(table).release(callSid, userId), CALL_LIMITS_TIMEOUT_MS).catch((error: unknown) =>
-          report.capped('release-failed', 'warn', 'Concurrent-call slot not released', {
-            reason: error instanceof Error ? error.name : 'unknown error',
-          }),
+        const failed = await within(storeFor(table).release(callSid, userId), CALL_LIMITS_TIMEOUT_MS).then(
+          () => undefined,
+          (error: unknown) => (error instanceof Error ? error.name : 'unknown error'),
         );
+        if (failed) answer = slotNotReleased(answered, failed);
       }
     } catch (error) {
       answer = locateFailedAnswer(answerWithoutConfig(request, error, options, route.ourFailure()), error);

@@ -156,7 +156,8 @@ export const SECRET_PLACEHOLDER =
  * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
  *   could not be read; a rotation put in now would not be seen.
  * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
- *   table in time, so calls went ahead unchecked (or, fail-closed, were refused).
+ *   table in time, so calls went ahead unchecked (or, fail-closed, were refused), or
+ *   call_status could not free an ended call's slot (the caller waits for it to expire).
  */
 export const ALARM_THRESHOLDS = {
   api4xx: 100,

@@ -166,6 +166,30 @@ export function answerCallStatus(
   };
 }
 
+/**
+ * call_status's answer when freeing the ended call's slot failed (`reason`: the error's
+ * name). The event is logged and counted as it came; the answer is 503, a failure of ours
+ * (Twilio's debugger shows it; a `#rc=` retry policy delivers the callback again), and the
+ * store's failure is counted and alerted: until the slot expires the caller has one call
+ * fewer of MAX_CONCURRENT_PHONE_CALLS.
+ */
+export function slotNotReleased(answered: CallStatusAnswer, reason: string): WebhookAnswer {
+  return {
+    response: callStatusFailure(),
+    log: {
+      level: 'error',
+      message: 'Call status: concurrent-call slot not released',
+      attributes: { ...answered.log.attributes, reason },
+    },
+    metrics: [...answered.metrics, { name: METRIC.CallLimitsUnavailable, dimensions: {} }],
+    alert: {
+      key: 'slot-not-released',
+      errorMsg: 'Call limits unavailable: an ended call’s concurrent-call slot was not freed (it expires by itself)',
+      meta: { reason },
+    },
+  };
+}
+
 interface CallEventRoute {
   answer: typeof answerCallStatus;
   ourFailure: typeof callStatusFailure;

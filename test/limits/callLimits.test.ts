@@ -167,11 +167,11 @@ async function limitsService(settings: Env = {}) {
       return (await call(callEvent({ params: { CallSid: sid ?? undefined, From: caller(user), to } }))).body;
     },
     /** Twilio's completed callback for the dialed leg of that call, to the statusCallback its TwiML gave. */
-    completed(dialedTwiml: string, parentSid: string) {
-      return this.status(dialedTwiml, parentSid, 'completed');
+    completed(dialedTwiml: string, parentSid: string, expectedStatus = 204) {
+      return this.status(dialedTwiml, parentSid, 'completed', expectedStatus);
     },
     /** Twilio's callback for the dialed leg of that call with this CallStatus. */
-    async status(dialedTwiml: string, parentSid: string, callStatus: string) {
+    async status(dialedTwiml: string, parentSid: string, callStatus: string, expectedStatus = 204) {
       const number = parseXml(dialedTwiml).root.children[0]?.children[0];
       const url = new URL(String(number?.attributes.statusCallback));
       const response = await status(
@@ -186,7 +186,7 @@ async function limitsService(settings: Env = {}) {
           },
         }),
       );
-      expect(response.statusCode).toBe(204);
+      expect(response.statusCode).toBe(expectedStatus);
     },
   };
 }
@@ -259,6 +259,28 @@ describe('per-caller limits', () => {
 
     expect(dialed(await svc.dial('42'))).toBe(true);
     expect(svc.metrics).toContain('CallLimited{"Limit":"phone-concurrent"}');
+  });
+
+  it('a completed callback whose release fails answers 503, counted and alerted; delivered again, it frees the slot', async () => {
+    await behindFaultyDynamo(0, async (faulty) => {
+      const svc = await limitsService();
+      const sid = callSid();
+      const first = await svc.dial('42', '+14155552671', sid);
+      // Only the release (the one write conditioned on the item existing) fails: DynamoDB's 500.
+      faulty.failWith = (body) => (body.includes('attribute_exists(#pk)') ? 'InternalServerError' : undefined);
+
+      await svc.completed(first, sid, 503);
+
+      expect(await svc.dial('42')).toBe(LIMITED);
+      expect(svc.metrics).toContain('CallLimitsUnavailable{}');
+      expect(svc.metrics).toContain('CallsCompleted{"Status":"completed"}');
+      expect(svc.alerts.filter((a) => a.errorMsg.startsWith('Call limits unavailable')).map((a) => a.meta)).toEqual([
+        '{"reason":"InternalServerError"}',
+      ]);
+      faulty.failWith = () => undefined;
+      await svc.completed(first, sid);
+      expect(dialed(await svc.dial('42'))).toBe(true);
+    });
   });
 
   it('a call Twilio delivers again (the same CallSid: its fallback URL, a retry policy) is dialed again and counted once', async () => {
