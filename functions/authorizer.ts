@@ -2,9 +2,11 @@
  * API Gateway HTTP API Lambda authorizer (REQUEST, payload 2.0, simple responses):
  * allows a request whose bearer token is a valid portal JWT and passes the user id on.
  * A bad token is denied, never thrown, and logged (capped) under its reason's name
- * (`denied:<DenyReason>`, lib/portalJwt.ts); secrets that cannot be read are thrown (API
- * Gateway answers 500 and does not cache it, where a deny would lock the user out for the
- * authorizer cache's TTL).
+ * (`denied:<DenyReason>`, lib/portalJwt.ts). A header that can never be a token is denied
+ * before the configuration is read, so a secret-store outage never turns an anonymous
+ * caller's junk into a failure. For a well-formed token, secrets that cannot be read are
+ * thrown (API Gateway answers 500 and does not cache it, where a deny would lock the user
+ * out for the authorizer cache's TTL).
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { slackAlertSender } from '../lib/alerts.js';
@@ -13,7 +15,7 @@ import { type ConfigLoader, configLoader, type LoadedConfig } from '../lib/funct
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
-import { bearerToken, checkerFor } from '../lib/portalJwt.js';
+import { checkerFor, type DenyReason, tokenFromHeader } from '../lib/portalJwt.js';
 import { alreadyReported, createReporter, type ReportingDeps } from '../lib/reporter.js';
 
 export interface AuthorizerDeps extends ReportingDeps {
@@ -37,7 +39,14 @@ export function defaultDeps(env: Env = processEnv()): AuthorizerDeps {
 
 export function createHandler(deps: AuthorizerDeps) {
   const report = createReporter(deps, ORIGIN);
+  const deny = (routeKey: string, reason: DenyReason): AuthorizerResult => {
+    // One of a fixed set of names (DenyReason), never a value from the request.
+    report.capped(`denied:${reason}`, 'info', 'Denied', { routeKey, reason });
+    return { isAuthorized: false };
+  };
   return report.invocation(async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
+    const shape = tokenFromHeader(event.headers?.authorization);
+    if (shape.token === undefined) return deny(event.routeKey, shape.reason);
     let loaded: LoadedConfig<FunctionField<'authorizer'>>;
     try {
       loaded = await deps.config.read();
@@ -47,18 +56,10 @@ export function createHandler(deps: AuthorizerDeps) {
     }
     const { config } = loaded;
     await report.secretHealth(loaded, config.SLACK_WEBHOOK_URL);
-    const token = bearerToken(event.headers?.authorization);
     const rules = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL };
-    const verdict =
-      token === undefined
-        ? undefined
-        : await checkerFor(config.JWT_SECRET, config.JWT_PREVIOUS_SECRET, rules)(token, deps.now?.());
-    if (verdict?.userId === undefined) {
-      // One of a fixed set of names (DenyReason), never a value from the request.
-      const reason = verdict === undefined ? 'malformed header' : verdict.reason;
-      report.capped(`denied:${reason}`, 'info', 'Denied', { routeKey: event.routeKey, reason });
-      return { isAuthorized: false };
-    }
+    const check = checkerFor(config.JWT_SECRET, config.JWT_PREVIOUS_SECRET, rules);
+    const verdict = await check(shape.token, deps.now?.());
+    if (verdict.userId === undefined) return deny(event.routeKey, verdict.reason);
     return { isAuthorized: true, context: { userId: verdict.userId } };
   });
 }

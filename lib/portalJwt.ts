@@ -66,6 +66,27 @@ export function isCanonicalCompactJws(token: string): boolean {
   return isCanonicalBase64url(header) && isCanonicalBase64url(payload) && HS256_SIGNATURE.test(signature);
 }
 
+/** Why a token of this shape can never be valid, whatever the keys; undefined when it may be. */
+export function tokenShapeProblem(token: string): 'non-canonical encoding' | 'bad token' | undefined {
+  if (isCanonicalCompactJws(token)) return undefined;
+  return token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token';
+}
+
+export type HeaderShape = { readonly token: string } | { readonly token?: undefined; readonly reason: DenyReason };
+
+/**
+ * The token an `Authorization` header carries when it may be a valid portal token, else why
+ * it never can be (`malformed header`, or the token's shape problem). Needs no key and does
+ * no I/O, so the authorizer denies such a header before it reads the secrets: while they
+ * cannot be had, what an anonymous caller sends is still a plain deny, not a failure.
+ */
+export function tokenFromHeader(header: string | undefined): HeaderShape {
+  const token = bearerToken(header);
+  if (token === undefined) return { reason: 'malformed header' };
+  const problem = tokenShapeProblem(token);
+  return problem === undefined ? { token } : { reason: problem };
+}
+
 /** `user.id`, else `sub`: a positive safe integer or 1-64 of [A-Za-z0-9_]; else undefined. */
 export function userIdFromClaims(payload: JWTPayload): string | undefined {
   const user = payload.user;
@@ -97,6 +118,8 @@ export const DEFAULT_CLAIM_RULES: ClaimRules = { maxTtlSeconds: DEFAULT_MAX_TTL_
  * anything taken from the token.
  */
 export type DenyReason =
+  /** The Authorization header is not `Bearer <token>` (`bearerToken`). */
+  | 'malformed header'
   | 'non-canonical encoding'
   | 'bad token'
   | 'wrong issuer'
@@ -175,9 +198,8 @@ export function portalTokenChecker(
 ): PortalTokenChecker {
   const keys = Promise.all([secret, previousSecret].filter((s): s is string => !!s).map(importHmacKey));
   return async (token, now = new Date()) => {
-    if (!isCanonicalCompactJws(token)) {
-      return { reason: token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token' };
-    }
+    const problem = tokenShapeProblem(token);
+    if (problem !== undefined) return { reason: problem };
     for (const key of await keys) {
       const verdict = await verdictFor(token, key, rules, now);
       if (verdict !== 'other key') return verdict;

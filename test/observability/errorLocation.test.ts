@@ -17,6 +17,7 @@ import { noMetrics } from '../../lib/metrics.js';
 import { webhookRequest } from '../../lib/twilioWebhook.js';
 import { parseWebhookBody } from '../../lib/webhookBody.js';
 import { POLICY_ENV, webhookEvent } from '../call/harness.js';
+import { legacyPortalToken } from '../support/portalTokens.js';
 import { recordingLog } from '../support/recordingLog.js';
 import { sourceAt } from '../support/sourceLocation.js';
 import { authorizerRequest } from '../token/events.js';
@@ -121,7 +122,8 @@ describe('handlers log where an unexpected error was thrown (and only then)', ()
     const d = deps();
     await expect(
       authorizer.createHandler({ ...d, config: configLoader(FUNCTION_FIELDS.authorizer, {}) })(
-        authorizerRequest('Bearer x'),
+        // A well-formed token: a header that cannot be one is denied before the configuration is read.
+        authorizerRequest(`Bearer ${legacyPortalToken(42, 'any-portal-jwt-secret-0001')}`),
       ),
     ).rejects.toThrow();
     expect(d.log.entries.map((e) => [e.message, e.attributes?.location])).toEqual([

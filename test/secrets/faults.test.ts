@@ -119,10 +119,11 @@ function service(env: Env = ENV) {
   const bearer = () => `Bearer ${legacyPortalToken(42, STORED.JWT_SECRET)}`;
   return {
     clock,
+    bearer,
     logs,
     alerts,
     metrics,
-    authorize: () => authorize(authorizerRequest(bearer())),
+    authorize: (authorization = bearer()) => authorize(authorizerRequest(authorization)),
     token: () => token(callTokenEvent()),
     call: (options: Parameters<typeof callEvent>[0] = { params: { to: '+14155552671' } }) => call(callEvent(options)),
     /** One request to each route, all fine. */
@@ -175,6 +176,20 @@ describe('the store down from the start', () => {
       expect(svc.logs.entries.filter((e) => e.level === 'error').length).toBeGreaterThanOrEqual(3);
     },
   );
+
+  it('authorizer: a header that cannot be a token is denied, the store not asked and no error logged', async () => {
+    endpoint.behaviour = { error: 'InternalServiceError', status: 500 };
+    const svc = service();
+
+    for (const header of ['Bearer junk', 'Basic x', `${svc.bearer()}=`]) {
+      expect(await svc.authorize(header)).toEqual({ isAuthorized: false });
+    }
+
+    expect(endpoint.requests).toHaveLength(0);
+    expect(svc.logs.entries.filter((e) => e.level === 'error')).toEqual([]);
+    await expect(svc.authorize()).rejects.toThrow();
+    expect(endpoint.requests).toHaveLength(1);
+  });
 
   it('asks the store at most once per 5 s per function; requests in between answer at once', async () => {
     endpoint.behaviour = { error: 'InternalServiceError', status: 500 };

@@ -310,7 +310,7 @@ describe('authorizer: logging', () => {
   });
 });
 
-describe('authorizer: a failing secret store is thrown, not denied', () => {
+describe('authorizer: a failing secret store is thrown for a well-formed token, not denied', () => {
   it('throws and logs the setting when the configuration is invalid (JWT_SECRET missing)', async () => {
     const { handler, log } = authorizer({});
 
@@ -342,6 +342,49 @@ describe('authorizer: a failing secret store is thrown, not denied', () => {
 
       await expect(result).rejects.toThrow();
       expect(endpoint.requests.map((r) => r.secretId)).toContain('voice/authorizer-test');
+      expect(log.entries.filter((e) => e.level === 'error')).toHaveLength(1);
+    });
+
+    it('a header that cannot be a token is denied without reading the secrets', async () => {
+      endpoint.behaviour = { error: 'InternalServiceError', status: 500 };
+      const secretId = 'voice/authorizer-shape';
+      const loader = configLoader(FUNCTION_FIELDS.authorizer, { SECRET_ID: secretId });
+      let reads = 0;
+      const config = Object.assign(() => loader(), {
+        read: () => {
+          reads++;
+          return loader.read();
+        },
+      });
+      const log = recordingLog();
+      const handler = createHandler({ config, log, alert: async () => undefined, logGate: openGate, now: () => NOW });
+      const [header, payload, signature] = GOOD.split('.') as [string, string, string];
+      const cannotBeTokens: [string, string | undefined, string][] = [
+        ...BAD_HEADERS.map(
+          ([kind, make]) => [kind, make(), 'malformed header'] as [string, string | undefined, string],
+        ),
+        ['a token of 4097 characters', `Bearer ${tokenOfLength(4097)}`, 'malformed header'],
+        ['junk', 'Bearer junk', 'bad token'],
+        ['two segments', `Bearer ${header}.${payload}`, 'bad token'],
+        ['four segments', `Bearer ${GOOD}.${signature}`, 'bad token'],
+        ['a signature padded with "="', `Bearer ${GOOD}=`, 'non-canonical encoding'],
+        ['alg "none" with an empty signature', `Bearer ${header}.${payload}.`, 'non-canonical encoding'],
+        ['a header that is not base64url', `Bearer *${GOOD.slice(1)}`, 'non-canonical encoding'],
+      ];
+
+      const results = [];
+      for (const [, authorization] of cannotBeTokens) results.push(await handler(authorizerRequest(authorization)));
+
+      expect(results).toEqual(cannotBeTokens.map(() => DENY));
+      expect(reads).toBe(0);
+      expect(endpoint.requests.filter((r) => r.secretId === secretId)).toHaveLength(0);
+      expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
+      expect(reasonsLogged(log)).toEqual(cannotBeTokens.map(([, , reason]) => reason));
+
+      // A well-formed token during the same outage still reads the secrets, and throws (500, not cached).
+      await expect(handler(authorizerRequest(`Bearer ${GOOD}`))).rejects.toThrow();
+      expect(reads).toBe(1);
+      expect(endpoint.requests.filter((r) => r.secretId === secretId)).toHaveLength(1);
       expect(log.entries.filter((e) => e.level === 'error')).toHaveLength(1);
     });
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_CLAIM_RULES,
   isCanonicalBase64url,
   isCanonicalCompactJws,
+  tokenFromHeader,
   userIdFromClaims,
 } from '../../lib/portalJwt.js';
 import { signRaw } from '../support/portalTokens.js';
@@ -138,6 +139,24 @@ describe('isCanonicalCompactJws: three canonical segments, the third 43 characte
     ['four segments', `${GOOD}.${SIGNATURE}`],
   ])('rejects %s', (_kind, token) => {
     expect(isCanonicalCompactJws(token)).toBe(false);
+  });
+});
+
+describe('tokenFromHeader: the token when it may be valid, else why it never can be (no key needed)', () => {
+  it('gives the token of a well-formed header', () => {
+    expect(tokenFromHeader(`Bearer ${GOOD}`)).toEqual({ token: GOOD });
+  });
+
+  it.each([
+    ['no header', undefined, 'malformed header'],
+    ['another scheme', `Basic ${GOOD}`, 'malformed header'],
+    ['a token of 4097 characters', `Bearer ${'a'.repeat(4097)}`, 'malformed header'],
+    ['junk', 'Bearer junk', 'bad token'],
+    ['two segments', `Bearer ${HEADER}.${PAYLOAD}`, 'bad token'],
+    ['a signature padded with "="', `Bearer ${GOOD}=`, 'non-canonical encoding'],
+    ['an empty signature', `Bearer ${HEADER}.${PAYLOAD}.`, 'non-canonical encoding'],
+  ])('denies %s', (_kind, header, reason) => {
+    expect(tokenFromHeader(header)).toEqual({ reason });
   });
 });
 
