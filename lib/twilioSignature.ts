@@ -27,6 +27,24 @@ export function signedUrl(request: SignedRequest, publicBaseUrl: string | undefi
   return `${scheme}://${host}${request.rawPath}${query}`;
 }
 
+/** An API's own default endpoint: only this API answers there. */
+const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/;
+
+/**
+ * The URLs a signature is checked against: the signed URL and, when PUBLIC_BASE_URL names
+ * another host, the API's own execute-api URL when that is where the request came. Only
+ * this API answers there, so a request signed for it was meant for us; and while Twilio
+ * moves to a custom domain (the TwiML App's Voice URL changed after the deploy, the callback
+ * URLs of calls dialed before it) its requests still come there.
+ */
+export function signedUrls(request: SignedRequest, publicBaseUrl: string | undefined): string[] {
+  const url = signedUrl(request, publicBaseUrl);
+  const host = request.headers.host ?? request.domainName;
+  if (!publicBaseUrl || host !== request.domainName || !EXECUTE_API_HOST.test(host)) return [url];
+  const received = signedUrl(request, undefined);
+  return received === url ? [url] : [url, received];
+}
+
 export function isSignedByTwilio(
   authToken: string,
   signature: string | undefined,

@@ -19,7 +19,7 @@ import {
   UNSIGNED_REJECTION,
 } from './metricNames.js';
 import { type AlertSpec, configFailure, type LogLine } from './secretHealth.js';
-import { isSignedByTwilio, type SignedRequest, signedUrl } from './twilioSignature.js';
+import { isSignedByTwilio, type SignedRequest, signedUrl, signedUrls } from './twilioSignature.js';
 import { type BodyRejection, param, parseWebhookBody, type RawBody, type WebhookParams } from './webhookBody.js';
 
 export type WebhookConfig = Pick<
@@ -206,12 +206,13 @@ export function verifyWebhook(
   const body = parseWebhookBody(request);
   if ('status' in body) return { verified: false, answer: bodyRejected(body) };
   if (config.TWILIO_AUTH_TOKEN) {
-    const url = signedUrl(request, config.PUBLIC_BASE_URL);
+    const urls = signedUrls(request, config.PUBLIC_BASE_URL);
     const signature = request.headers['x-twilio-signature'];
     const authTokens = [config.TWILIO_AUTH_TOKEN, config.TWILIO_SECONDARY_AUTH_TOKEN].filter((t): t is string => !!t);
-    if (!authTokens.some((authToken) => isSignedByTwilio(authToken, signature, url, body))) {
-      return { verified: false, answer: signatureRejected(request, url) };
-    }
+    const signed = authTokens.some((authToken) =>
+      urls.some((url) => isSignedByTwilio(authToken, signature, url, body)),
+    );
+    if (!signed) return { verified: false, answer: signatureRejected(request, urls[0] ?? '') };
   }
   const repeated = repeatedParams(body.params, SINGLE_ACCOUNT_PARAMS);
   if (repeated.length > 0)

@@ -166,10 +166,19 @@ describe('make_call signature', () => {
     expect((await send({ query: 'a=1', signBase: publicUrl }, env)).response.statusCode).toBe(200);
     expect((await send({ encoding: 'json', signBase: publicUrl }, env)).response.statusCode).toBe(200);
     expect((await send({ query: 'a=1', signUrl: publicUrl }, env)).response.statusCode).toBe(403);
-    expect((await send({ encoding: 'json' }, env)).response.statusCode).toBe(403);
-    // Signed for the URL as received (Host + rawPath): not what Twilio was told to call.
-    expectForbidden(await send({}, env));
+    expect((await send({ encoding: 'json', host: 'voice.example.com' }, env)).response.statusCode).toBe(403);
+    // Signed for the URL as received on the custom domain (Host + rawPath, no base path): not what Twilio was told to call.
     expectForbidden(await send({ host: 'voice.example.com', signUrl: `https://voice.example.com${ROUTE_PATH}` }, env));
+  });
+
+  it('with PUBLIC_BASE_URL on a custom domain, a request signed for the API’s own execute-api URL and sent there is still Twilio’s', async () => {
+    const env = { ...POLICY_ENV, PUBLIC_BASE_URL: 'https://voice.example.com' };
+    // The TwiML App's Voice URL not changed yet, or a callback URL given before the deploy.
+    expect(twimlSummary(twimlBody((await send({ signUrl: ROUTE_URL }, env)).response))).toEqual(DIAL);
+    expect((await send({ query: 'a=1' }, env)).response.statusCode).toBe(200);
+    // Sent to another host, or naming another one: only the URL Twilio was told to call.
+    expectForbidden(await send({ host: 'voice.example.com', signUrl: ROUTE_URL }, env));
+    expectForbidden(await send({ signUrl: `https://other.execute-api.us-east-1.amazonaws.com${ROUTE_PATH}` }, env));
   });
 
   it('a Host header that is not a host (URL cannot be built) → 403, not a crash', async () => {
