@@ -1,7 +1,7 @@
 /**
  * Where the secrets come from — one Secrets Manager secret (SECRET_ID set) or the
- * environment — and how a container keeps them so that an outage of the store costs no
- * request any waiting (`secretCache`).
+ * environment — and how a container keeps them: a changed secret live within the TTL, and
+ * an outage of the store costing at most one request one bounded wait (`secretCache`).
  */
 import { ConfigError, type Env, SECRET_NAMES } from './config.js';
 import { withDeadline } from './deadline.js';
@@ -147,13 +147,16 @@ export const STALE_RETRY_MS = 30_000;
 export const COLD_RETRY_MS = 5_000;
 
 /**
- * Stale-while-revalidate for secrets. A fresh value is served as is. Past its TTL it is
- * still served at once while one refresh runs behind it (concurrent requests share it).
- * When refreshes fail, the value keeps serving for `maxStaleMs`, with a retry at most every
- * `staleRetryMs`. With no value to serve, a request waits for one read (bounded by the
- * source), and a failure is answered to every request for `coldRetryMs` without asking the
- * store again. `read` is the whole fetch, validation included: a value that does not
- * validate is a failed read, so a bad edit of the secret never replaces a good value.
+ * The secret cache. A fresh value is served as is. Past its TTL the request waits for a
+ * refresh (concurrent requests share one read, bounded by the source like a cold read),
+ * so a changed secret is live within the TTL. When that refresh fails, the value is
+ * served stale, and while failures continue it is served at once for `maxStaleMs` past
+ * its TTL, with one retry at most every `staleRetryMs` behind the requests: during an
+ * outage only the first request past the TTL waits. With no value to serve, a request
+ * waits for one read, and a failure is answered to every request for `coldRetryMs`
+ * without asking the store again. `read` is the whole fetch, validation included: a value
+ * that does not validate is a failed read, so a bad edit of the secret never replaces a
+ * good value.
  */
 export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptions) {
   const now = options.now ?? Date.now;
@@ -207,17 +210,18 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
     return taken;
   };
 
+  const serve = (value: T): CacheRead<T> => ({ value, stale: lastFailure !== undefined, notices: take() });
+
   return async (): Promise<CacheRead<T>> => {
     const time = now();
-    if (good && time - good.fetchedAt < options.ttlMs) return { value: good.value, stale: false, notices: take() };
-    if (good && usable(time)) {
-      if (!inFlight && (!lastFailure || time - lastFailure.at >= staleRetryMs)) void attempt();
-      return { value: good.value, stale: lastFailure !== undefined, notices: take() };
+    if (good && time - good.fetchedAt < options.ttlMs) return serve(good.value);
+    if (good && usable(time) && lastFailure) {
+      if (!inFlight && time - lastFailure.at >= staleRetryMs) void attempt();
+      return serve(good.value);
     }
-    if (inFlight) await inFlight;
-    else if (!lastFailure || time - lastFailure.at >= coldRetryMs) await attempt();
-    const after = now();
-    if (good && usable(after)) return { value: good.value, stale: lastFailure !== undefined, notices: take() };
+    // Past the TTL with the store healthy, or nothing to serve: wait for one read (shared).
+    if (inFlight || !lastFailure || time - lastFailure.at >= coldRetryMs) await attempt();
+    if (good && usable(now())) return serve(good.value);
     throw lastFailure?.error ?? new SecretStoreError('No secret value');
   };
 }

@@ -166,6 +166,8 @@ describe('functions', () => {
 
   it('time out past their longest designed wait plus a second, and inside their callers’ own limits', () => {
     // Each wait named from its own module; a request sends at most two alerts (a secret notice, its answer's).
+    // A request waits for one read of the secret at most: a cold read, or the refresh past the
+    // TTL (shared, and not tried again within the request when it fails), each within the store deadline.
     const secret = STORE_DEADLINE_MS;
     const alerts = 2 * ALERT_TIMEOUT_MS;
     const longest: Record<FunctionName, number> = {

@@ -289,11 +289,35 @@ describe('a secret that is not right', () => {
     svc.clock.advance(301_000);
 
     await svc.allAnswer();
-    await new Promise((resolve) => setTimeout(resolve, 50));
     await svc.allAnswer();
 
     expect(svc.alerts.map((a) => a.errorMsg)).toContain('Secret store cannot be read: serving the last good secrets');
     expect(JSON.stringify(svc.alerts)).toContain('JWT_SECRET must be at least 16 characters long');
+  });
+});
+
+describe('a changed secret', () => {
+  it('past its TTL a value is refreshed before it is served: a changed secret is live within SECRETS_CACHE_TTL', async () => {
+    const previousJwtSecret = 'previous-portal-jwt-secret-7e2b90c4';
+    const secondaryAuthToken = 'secondary-auth-token-3f8c1d57a2e9';
+    endpoint.behaviour = { secretString: JSON.stringify({ ...STORED, JWT_PREVIOUS_SECRET: previousJwtSecret }) };
+    const svc = service();
+    const signedWithPrevious = `Bearer ${legacyPortalToken(42, previousJwtSecret)}`;
+    const signedWithSecondary = { params: { to: '+14155552671' }, token: secondaryAuthToken };
+    expect((await svc.authorize(signedWithPrevious)).isAuthorized).toBe(true);
+    expect((await svc.call(signedWithSecondary)).statusCode).toBe(403);
+    // The previous JWT secret revoked, and a secondary Auth Token added for Twilio to promote.
+    endpoint.behaviour = {
+      secretString: JSON.stringify({ ...STORED, TWILIO_SECONDARY_AUTH_TOKEN: secondaryAuthToken }),
+    };
+    svc.clock.advance(300_000);
+
+    const revoked = await svc.authorize(signedWithPrevious);
+    const promoted = await svc.call(signedWithSecondary);
+
+    expect(revoked).toEqual({ isAuthorized: false });
+    expect(promoted.body).toContain('<Dial');
+    expect(svc.metrics).not.toContain('SecretStale');
   });
 });
 
@@ -303,16 +327,34 @@ async function settle() {
 }
 
 describe('the store going down after a good read', () => {
-  it('serves the cached secrets after the TTL without waiting, while one refresh runs behind', async () => {
+  it('past the TTL every route waits for the refresh, bounded by the store deadline; then, during the outage, none waits', async () => {
     const svc = service();
     await svc.allAnswer();
     endpoint.requests.length = 0;
-    endpoint.behaviour = { delayMs: 1_000, answer: GOOD };
+    endpoint.behaviour = 'hang';
     svc.clock.advance(300_001);
 
-    expect(await timed(() => svc.allAnswer())).toBeLessThan(500);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // One request to each route at once, each waiting for its function's refresh: the SDK gives up
+    // on the answer after 3 s, inside the store deadline (STORE_DEADLINE_MS, 4 s).
+    const started = performance.now();
+    const [allowed, token, call] = await Promise.all([svc.authorize(), svc.token(), svc.call()]);
+    const waited = performance.now() - started;
+
+    expect(waited).toBeGreaterThanOrEqual(2_900);
+    expect(waited).toBeLessThan(5_000);
+    expect(allowed.isAuthorized).toBe(true);
+    expect(token.statusCode).toBe(200);
+    expect(call.body).toContain('<Dial');
     expect(endpoint.requests).toHaveLength(3);
+    for (let i = 0; i < 10; i++) {
+      svc.clock.advance(2_000);
+      expect(await timed(() => svc.allAnswer())).toBeLessThan(500);
+    }
+
+    expect(endpoint.requests).toHaveLength(3);
+    const staleAlerts = svc.alerts.filter((a) => a.errorMsg.includes('serving the last good secrets'));
+    expect(staleAlerts).toHaveLength(3); // one per function
+    expect(svc.metrics.filter((m) => m === 'SecretStale')).toHaveLength(3 * 11);
   });
 
   it('100 concurrent requests past the TTL cause at most one GetSecretValue per function', async () => {
