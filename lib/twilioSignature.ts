@@ -39,7 +39,7 @@ const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/;
  */
 export function signedUrls(request: SignedRequest, publicBaseUrl: string | undefined): string[] {
   const url = signedUrl(request, publicBaseUrl);
-  const host = request.headers.host ?? request.domainName;
+  const host = request.headers.host || request.domainName;
   if (!publicBaseUrl || host !== request.domainName || !EXECUTE_API_HOST.test(host)) return [url];
   const received = signedUrl(request, undefined);
   return received === url ? [url] : [url, received];
