@@ -201,6 +201,17 @@ describe('call_status: each leg event, logged; its duration counted when it ends
     To: '+14155552671',
   };
 
+  it('with PUBLIC_BASE_URL moved to a custom domain, a callback Twilio was given before (the execute-api URL) is still verified', async () => {
+    const { handler } = events({ ...ENV, PUBLIC_BASE_URL: 'https://voice.example.com' });
+
+    expect((await handler(callStatus({ ...EVENT, CallStatus: 'completed', CallDuration: '30' }))).statusCode).toBe(204);
+    const toCustomDomain = callStatus(
+      { ...EVENT, CallStatus: 'completed' },
+      { host: 'voice.example.com', signBase: 'https://voice.example.com/api/v1/call_status' },
+    );
+    expect((await handler(toCustomDomain)).statusCode).toBe(204);
+  });
+
   it('answers 204 with an empty body', async () => {
     const { handler } = events();
 
