@@ -10,7 +10,7 @@ import { type Env, processEnv } from '../lib/config.js';
 import { type ConfigLoader, configLoader } from '../lib/functionConfig.js';
 import { FUNCTION_FIELDS, type FunctionField } from '../lib/functionFields.js';
 import { type HttpResponse, plainText } from '../lib/httpResponses.js';
-import { powertoolsLogger } from '../lib/log.js';
+import { errorName, powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
 import { CALL_EVENTS_ORIGIN, type CallStatusAnswer, callEventRoute, slotNotReleased } from '../lib/statusWebhooks.js';
@@ -56,7 +56,7 @@ export function createHandler(deps: CallEventsDeps) {
         const { callSid, userId } = answered.release;
         const failed = await within(storeFor(table).release(callSid, userId), CALL_LIMITS_TIMEOUT_MS).then(
           () => undefined,
-          (error: unknown) => (error instanceof Error ? error.name : 'unknown error'),
+          errorName,
         );
         if (failed) answer = slotNotReleased(answered, failed);
       }

@@ -198,12 +198,6 @@ function limited(call: LimitedCall, limit: LimitName, attributes: Record<string,
   };
 }
 
-/**
- * make_call's answer once the limits have spoken. Unavailable: the call goes ahead (a
- * missed count costs less than a rider who cannot reach a driver), unless
- * CALL_LIMITS_FAIL_CLOSED; either way counted and alerted. The support line has no limit
- * to check, so it goes ahead either way.
- */
 /** Whether a call the limits cannot be checked for is refused: fail-closed, except the support line. */
 export function refusedWhenUnavailable(
   call: Pick<LimitedCall, 'leg'>,
@@ -212,6 +206,12 @@ export function refusedWhenUnavailable(
   return settings.CALL_LIMITS_FAIL_CLOSED && call.leg !== 'support';
 }
 
+/**
+ * make_call's answer once the limits have spoken. Unavailable: the call goes ahead (a
+ * missed count costs less than a rider who cannot reach a driver), unless
+ * CALL_LIMITS_FAIL_CLOSED; either way counted and alerted. The support line has no limit
+ * to check, so it goes ahead either way.
+ */
 export function answerWithLimits(
   dialed: WebhookAnswer,
   call: LimitedCall,

@@ -66,13 +66,22 @@ export function isCanonicalCompactJws(token: string): boolean {
   return isCanonicalBase64url(header) && isCanonicalBase64url(payload) && HS256_SIGNATURE.test(signature);
 }
 
-/** Why a token of this shape can never be valid, whatever the keys; undefined when it may be. */
-export function tokenShapeProblem(token: string): 'non-canonical encoding' | 'bad token' | undefined {
-  if (isCanonicalCompactJws(token)) return undefined;
-  return token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token';
+/** A token whose shape may be valid (a canonical compact JWS): what the checker judges. */
+export type WellFormedToken = string & { readonly __wellFormed: unique symbol };
+
+type TokenShape =
+  | { readonly token: WellFormedToken }
+  | { readonly token?: undefined; readonly reason: 'non-canonical encoding' | 'bad token' };
+
+/** The token when its shape may be valid, else why it never can be, whatever the keys. */
+export function tokenShape(token: string): TokenShape {
+  if (isCanonicalCompactJws(token)) return { token: token as WellFormedToken };
+  return { reason: token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token' };
 }
 
-export type HeaderShape = { readonly token: string } | { readonly token?: undefined; readonly reason: DenyReason };
+export type HeaderShape =
+  | { readonly token: WellFormedToken }
+  | { readonly token?: undefined; readonly reason: DenyReason };
 
 /**
  * The token an `Authorization` header carries when it may be a valid portal token, else why
@@ -82,9 +91,7 @@ export type HeaderShape = { readonly token: string } | { readonly token?: undefi
  */
 export function tokenFromHeader(header: string | undefined): HeaderShape {
   const token = bearerToken(header);
-  if (token === undefined) return { reason: 'malformed header' };
-  const problem = tokenShapeProblem(token);
-  return problem === undefined ? { token } : { reason: problem };
+  return token === undefined ? { reason: 'malformed header' } : tokenShape(token);
 }
 
 /** `user.id`, else `sub`: a positive safe integer or 1-64 of [A-Za-z0-9_]; else undefined. */
@@ -146,7 +153,8 @@ export function claimTimeProblem(payload: JWTPayload, rules: ClaimRules, now: Da
   return undefined;
 }
 
-export type PortalTokenChecker = (token: string, now?: Date) => Promise<TokenVerdict>;
+/** Judges a token already found well formed (tokenShape, tokenFromHeader): its shape is checked once. */
+export type PortalTokenChecker = (token: WellFormedToken, now?: Date) => Promise<TokenVerdict>;
 export type PortalTokenVerifier = (token: string, now?: Date) => Promise<string | undefined>;
 
 type VerificationKey = Awaited<ReturnType<typeof importHmacKey>>;
@@ -198,8 +206,6 @@ export function portalTokenChecker(
 ): PortalTokenChecker {
   const keys = Promise.all([secret, previousSecret].filter((s): s is string => !!s).map(importHmacKey));
   return async (token, now = new Date()) => {
-    const problem = tokenShapeProblem(token);
-    if (problem !== undefined) return { reason: problem };
     for (const key of await keys) {
       const verdict = await verdictFor(token, key, rules, now);
       if (verdict !== 'other key') return verdict;
@@ -215,7 +221,10 @@ export function portalTokenVerifier(
   rules: ClaimRules = DEFAULT_CLAIM_RULES,
 ): PortalTokenVerifier {
   const check = portalTokenChecker(secret, previousSecret, rules);
-  return async (token, now) => (await check(token, now)).userId;
+  return async (token, now) => {
+    const shape = tokenShape(token);
+    return shape.token === undefined ? undefined : (await check(shape.token, now)).userId;
+  };
 }
 
 let current:

@@ -37,7 +37,7 @@ const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/;
  * moves to a custom domain (the TwiML App's Voice URL changed after the deploy, the callback
  * URLs of calls dialed before it) its requests still come there.
  */
-export function signedUrls(request: SignedRequest, publicBaseUrl: string | undefined): string[] {
+export function signedUrls(request: SignedRequest, publicBaseUrl: string | undefined): [string, ...string[]] {
   const url = signedUrl(request, publicBaseUrl);
   const host = request.headers.host || request.domainName;
   if (!publicBaseUrl || host !== request.domainName || !EXECUTE_API_HOST.test(host)) return [url];

@@ -212,7 +212,7 @@ export function verifyWebhook(
     const signed = authTokens.some((authToken) =>
       urls.some((url) => isSignedByTwilio(authToken, signature, url, body)),
     );
-    if (!signed) return { verified: false, answer: signatureRejected(request, urls[0] ?? '') };
+    if (!signed) return { verified: false, answer: signatureRejected(request, urls[0]) };
   }
   const repeated = repeatedParams(body.params, SINGLE_ACCOUNT_PARAMS);
   if (repeated.length > 0)
