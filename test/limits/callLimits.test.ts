@@ -522,21 +522,7 @@ describe('DynamoDB failing or slow', () => {
     // Each answer 300 ms late: the caller's write, then the minute's, end past the 500 ms deadline.
     await behindFaultyDynamo(300, async (slow) => {
       const store = dynamoCallLimitStore(table); // the deployed timeouts: 400 ms a write
-      const call = makeCall.createHandler({
-        config: makeCallConfig({
-          ...POLICY_ENV,
-          CALL_LIMITS_TABLE: table,
-          CALL_STATUS_CALLBACK: 'true',
-          CALL_LIMITS_FAIL_CLOSED: 'true',
-        }),
-        log: recordingLog(),
-        alert: async () => undefined,
-        allowUnsignedRequests: false,
-        callLimits: () => store,
-        now: () => NOW,
-      });
-      const dial = async (sid: string) =>
-        (await call(callEvent({ params: { CallSid: sid, From: caller('42'), to: '+14155552671' } }))).body;
+      const dial = dialingThrough(store, table, { CALL_LIMITS_FAIL_CLOSED: 'true' });
 
       expect(await dial('CA'.padEnd(34, '1'))).toBe(LIMITED);
       // Read at once: the refusal waited for the give-back (a frozen container would not finish it later).
