@@ -89,6 +89,22 @@ export type AlertOrigin = Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 export type AlertSender = (alert: VendorAlert, webhookUrl: string | undefined) => Promise<void>;
 
 /**
+ * The post failed before Slack answered, and not for want of time: most often a kept-alive
+ * connection Slack closed while the container was frozen or idle, which fails the first
+ * write on it (ECONNRESET, "other side closed"; aws/aws-sdk-js-v3#1196). A new connection
+ * then works, so such a post is sent once more, within the same timeout. Not after an HTTP
+ * error (Slack answered) or the client's own timeout (the wait is spent); an alert posted
+ * twice, when Slack took it and the connection broke before its answer, beats one lost.
+ * The codes are `@slack/webhook`'s (`ErrorCode.RequestError`), spelled out: its module loads
+ * on the first alert only.
+ */
+function unanswered(error: unknown): boolean {
+  if ((error as { code?: unknown } | undefined)?.code !== 'slack_webhook_request_error') return false;
+  const original = (error as { original?: unknown }).original;
+  return !(original instanceof Error && (original.name === 'TimeoutError' || original.name === 'AbortError'));
+}
+
+/**
  * Sends alerts to Slack through `@slack/webhook`, loaded on the first alert only (alerts
  * are rare; the cold start should not pay for the client).
  */
@@ -110,9 +126,10 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
       return;
     }
     const timedOut = new Error('Slack alert timed out');
+    const post = () => webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert)));
     try {
       await withDeadline(
-        webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert))),
+        post().catch((error: unknown) => (unanswered(error) ? post() : Promise.reject(error))),
         timeoutMs,
         () => timedOut,
       );

@@ -2,12 +2,19 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type SlackBehaviour = 'ok' | 'fail' | 'hang';
+/**
+ * `close-reused`: a request on a connection that has already been answered finds it closed
+ * (the socket is destroyed unread), as when Slack closed a kept-alive connection while the
+ * container was frozen or idle; the first request on each connection is answered 200.
+ */
+export type SlackBehaviour = 'ok' | 'fail' | 'hang' | 'close-reused';
 
 export interface SlackReceiver {
   url: string;
   received: { headers: IncomingHttpHeaders; body: unknown }[];
   behaviour: SlackBehaviour;
+  /** Requests that found their (reused) connection closed: `close-reused` only. */
+  closedOnReuse: number;
   close(): Promise<void>;
 }
 
@@ -17,14 +24,22 @@ export async function startSlackReceiver(
   path = '/services/T000/B000/XXXX',
 ): Promise<SlackReceiver> {
   const received: SlackReceiver['received'] = [];
-  const receiver = { behaviour } as SlackReceiver;
+  const receiver = { behaviour, closedOnReuse: 0 } as SlackReceiver;
+  const answered = new WeakSet<object>();
   const server = createServer(async (request, response) => {
+    if (receiver.behaviour === 'close-reused' && answered.has(request.socket)) {
+      receiver.closedOnReuse++;
+      request.socket.destroy();
+      return;
+    }
+    answered.add(request.socket);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     received.push({ headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
     if (receiver.behaviour === 'hang') return; // never answers
-    response.writeHead(receiver.behaviour === 'ok' ? 200 : 500, { 'content-type': 'text/plain' });
-    response.end(receiver.behaviour === 'ok' ? 'ok' : 'internal_error');
+    const ok = receiver.behaviour !== 'fail';
+    response.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+    response.end(ok ? 'ok' : 'internal_error');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;

@@ -148,6 +148,21 @@ describe('Slack failures never change the response', () => {
     expect(log.text()).not.toContain('/services/T000/B000/XXXX');
   });
 
+  it('an alert whose kept-alive connection Slack has closed goes out once on a new connection', async () => {
+    receiver.behaviour = 'close-reused';
+    const first = callToken();
+    const second = callToken();
+
+    await first.handler(callTokenEventWithQuery({ type: 'voip' }));
+    // fetch puts the answered connection back in its pool on the next turn (a Lambda's next request comes later still).
+    await new Promise((resolve) => setImmediate(resolve));
+    await second.handler(callTokenEventWithQuery({ type: 'voip' }));
+
+    expect(receiver.closedOnReuse).toBeGreaterThan(0);
+    expect(receiver.received).toHaveLength(2);
+    expect([...first.log.entries, ...second.log.entries].map((e) => e.message)).not.toContain('Slack alert failed');
+  });
+
   it('answers the same 400 when nothing listens at the webhook URL', async () => {
     const closed = await startSlackReceiver('ok');
     const url = closed.url;
