@@ -8,6 +8,7 @@ import type { IncomingWebhook } from '@slack/webhook';
 import { withDeadline } from './deadline.js';
 import { errorName, type Log } from './log.js';
 import { type Gate, windowedGate } from './rateLimits.js';
+import { isClosedConnection } from './staleConnectionRetry.js';
 
 export interface VendorAlert {
   status: 'ERROR';
@@ -89,19 +90,17 @@ export type AlertOrigin = Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 export type AlertSender = (alert: VendorAlert, webhookUrl: string | undefined) => Promise<void>;
 
 /**
- * The post failed before Slack answered, and not for want of time: most often a kept-alive
- * connection Slack closed while the container was frozen or idle, which fails the first
- * write on it (ECONNRESET, "other side closed"; aws/aws-sdk-js-v3#1196). A new connection
- * then works, so such a post is sent once more, within the same timeout. Not after an HTTP
- * error (Slack answered) or the client's own timeout (the wait is spent); an alert posted
- * twice, when Slack took it and the connection broke before its answer, beats one lost.
- * The codes are `@slack/webhook`'s (`ErrorCode.RequestError`), spelled out: its module loads
- * on the first alert only.
+ * The post found its kept-alive connection closed (lib/staleConnectionRetry.ts): it is sent
+ * once more, within the same timeout. Not after an HTTP error (Slack answered) or a
+ * timeout (the wait is spent); an alert posted twice, when Slack took it and the connection
+ * broke before its answer, beats one lost. The code is `@slack/webhook`'s
+ * (`ErrorCode.RequestError`), spelled out: its module loads on the first alert only.
  */
-function unanswered(error: unknown): boolean {
-  if ((error as { code?: unknown } | undefined)?.code !== 'slack_webhook_request_error') return false;
-  const original = (error as { original?: unknown }).original;
-  return !(original instanceof Error && (original.name === 'TimeoutError' || original.name === 'AbortError'));
+function closedBeforeAnswer(error: unknown): boolean {
+  return (
+    (error as { code?: unknown } | undefined)?.code === 'slack_webhook_request_error' &&
+    isClosedConnection((error as { original?: unknown }).original)
+  );
 }
 
 /**
@@ -129,7 +128,7 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
     const post = () => webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert)));
     try {
       await withDeadline(
-        post().catch((error: unknown) => (unanswered(error) ? post() : Promise.reject(error))),
+        post().catch((error: unknown) => (closedBeforeAnswer(error) ? post() : Promise.reject(error))),
         timeoutMs,
         () => timedOut,
       );

@@ -27,6 +27,7 @@ import {
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
 import { withDeadline } from './deadline.js';
 import type { Gate } from './rateLimits.js';
+import { STALE_CONNECTION_RETRY } from './staleConnectionRetry.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
 
 export interface TakeOptions {
@@ -159,7 +160,9 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     loaded ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
       sdk,
       client: new sdk.DynamoDBClient({
-        maxAttempts: 1,
+        // One attempt, and one more only on a kept-alive connection found closed.
+        maxAttempts: 2,
+        retryStrategy: STALE_CONNECTION_RETRY,
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
       }) as unknown as Client,
     }));

@@ -5,6 +5,7 @@
  */
 import { ConfigError, type Env, SECRET_NAMES } from './config.js';
 import { withDeadline } from './deadline.js';
+import { STALE_CONNECTION_RETRY } from './staleConnectionRetry.js';
 
 export type SecretValues = Env;
 export type SecretSource = () => Promise<SecretValues>;
@@ -77,8 +78,9 @@ export const STORE_DEADLINE_MS = 4000;
 /**
  * Reads the secret through the AWS SDK, loaded on first use only: it costs ~110 ms of
  * cold start, and functions that never read a secret from AWS should not pay it. One HTTP
- * request per read (`maxAttempts: 1`): `secretCache` decides when to try again, so the
- * store sees a bounded number of attempts whatever the traffic.
+ * request per read, a second only when its kept-alive connection was found closed
+ * (lib/staleConnectionRetry.ts): `secretCache` decides when to try again, so the store
+ * sees a bounded number of attempts whatever the traffic.
  */
 export function secretsFromSecretsManager(secretId: string, options: SecretsManagerOptions = {}): SecretSource {
   const connectionTimeout = options.connectionTimeoutMs ?? 1000;
@@ -88,7 +90,8 @@ export function secretsFromSecretsManager(secretId: string, options: SecretsMana
   const getClient = async () => {
     const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
     const client = new SecretsManagerClient({
-      maxAttempts: 1,
+      maxAttempts: 2,
+      retryStrategy: STALE_CONNECTION_RETRY,
       requestHandler: { connectionTimeout, requestTimeout, throwOnRequestTimeout: true },
     });
     return async (id: string) => (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString;

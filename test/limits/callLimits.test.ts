@@ -560,6 +560,22 @@ describe('DynamoDB failing or slow', () => {
     });
   });
 
+  it('a kept-alive connection DynamoDB closed (as across a freeze) is left for a new one: the call is checked and counted, even fail-closed', async () => {
+    const table = await freshTable();
+    await behindFaultyDynamo(0, async (faulty) => {
+      faulty.closeReusedConnections = true;
+      const store = dynamoCallLimitStore(table);
+      const call = dialingThrough(store, table, { CALL_LIMITS_FAIL_CLOSED: 'true' });
+      const first = 'CA'.padEnd(34, '1');
+
+      // The caller's write opens the connection; the service minute's, next, finds it closed.
+      expect(dialed(await call(first))).toBe(true);
+      expect(faulty.closedOnReuse).toBeGreaterThan(0);
+      const item = await stored(table, 'u#42#phone');
+      expect([item?.slots?.SS, windowCounts(item)]).toEqual([[first], ['1', '1']]);
+    });
+  });
+
   it('fail-open, answers late: a dialed call whose write landed keeps its slot until its call ends', async () => {
     const table = await freshTable();
     // Past the SDK's 400 ms, inside the 500 ms deadline: the write lands, its answer is given up on.

@@ -75,6 +75,14 @@ export interface FaultyDynamo {
    * instead (InternalServerError 500; ConditionalCheckFailedException 400, the write refused).
    */
   failWith?: (body: string) => DynamoError | undefined;
+  /**
+   * A request on a connection that has been answered before finds it closed (its socket
+   * destroyed unread), as when DynamoDB closed a kept-alive connection while the container
+   * was frozen; the first request on each connection goes through.
+   */
+  closeReusedConnections?: boolean;
+  /** Requests that found their connection closed so far. */
+  closedOnReuse: number;
   /** Every request forwarded so far has been answered (or its client went away). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -90,10 +98,17 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
   const pending = new Set<Promise<void>>();
   // The proxy reads its behaviour from the object it returns: a test sets delayMs or failWith on it.
   let proxy: FaultyDynamo | undefined;
+  const answeredOn = new WeakSet<object>();
   const server = createServer((incoming, outgoing) => {
     const done = new Promise<void>((resolve) => outgoing.on('close', resolve));
     pending.add(done);
     void done.then(() => pending.delete(done));
+    if (proxy?.closeReusedConnections && answeredOn.has(incoming.socket)) {
+      proxy.closedOnReuse++;
+      incoming.socket.destroy();
+      return;
+    }
+    answeredOn.add(incoming.socket);
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
@@ -129,6 +144,7 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
   proxy = {
     endpoint: `http://127.0.0.1:${port}`,
     delayMs,
+    closedOnReuse: 0,
     async settled() {
       while (pending.size > 0) await Promise.all(pending);
     },

@@ -14,6 +14,14 @@ export type SecretBehaviour =
   | { raw: string; status: number }
   /** The behaviour, after a delay. */
   | { delayMs: number; answer: SecretBehaviour }
+  /**
+   * The behaviour for the first request on each connection; a later request on it finds it
+   * closed (its socket destroyed unread), as when the store closed a kept-alive connection
+   * while the container was frozen.
+   */
+  | { closeReusedConnections: SecretBehaviour }
+  /** Every request's connection closed unread: a store whose connections all break. */
+  | 'reset'
   | 'hang';
 
 export interface SecretsManagerEndpoint {
@@ -31,18 +39,29 @@ export interface SecretsManagerEndpoint {
 /** The endpoint, not yet listening: `listen()` gives it its URL. */
 function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpoint & { listen(): Promise<void> } {
   const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint & { listen(): Promise<void> };
+  const answeredOn = new WeakSet<object>();
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     const target = request.headers['x-amz-target'] as string | undefined;
     endpoint.requests.push({ target, secretId: body.SecretId });
-    let current = endpoint.behaviour;
-    while (typeof current === 'object' && 'delayMs' in current) {
-      const { delayMs, answer } = current;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      current = answer;
+    let current: SecretBehaviour = endpoint.behaviour;
+    for (;;) {
+      if (typeof current !== 'object') break;
+      if ('closeReusedConnections' in current) {
+        current = answeredOn.has(request.socket) ? 'reset' : current.closeReusedConnections;
+      } else if ('delayMs' in current) {
+        const { delayMs, answer }: { delayMs: number; answer: SecretBehaviour } = current;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        current = answer;
+      } else break;
     }
+    if (current === 'reset') {
+      request.socket.destroy();
+      return;
+    }
+    answeredOn.add(request.socket);
     if (current === 'hang') return;
     if ('raw' in current) {
       response.writeHead(current.status, { 'content-type': 'text/html' }).end(current.raw);

@@ -102,6 +102,28 @@ describe('reading the secret named by SECRET_ID', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('reads again at once on a new connection when the kept-alive one was found closed (as across a freeze)', async () => {
+    endpoint.behaviour = { closeReusedConnections: OK };
+    const source = secretsFromSecretsManager(SECRET_ID);
+    await source();
+    // The SDK puts the answered connection back in its pool on the next turn; the next read takes it.
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const values = await source();
+
+    expect(values).toEqual(STORED);
+    expect(endpoint.requests).toHaveLength(3);
+  });
+
+  it('a connection that breaks again is not tried a third time: two requests, then a SecretStoreError', async () => {
+    endpoint.behaviour = 'reset';
+
+    const result = secretsFromSecretsManager(SECRET_ID)();
+
+    await expect(result).rejects.toBeInstanceOf(SecretStoreError);
+    expect(endpoint.requests).toHaveLength(2);
+  });
+
   it('gives up on an endpoint that never answers within a few seconds, not a minute', async () => {
     endpoint.behaviour = 'hang';
     const started = performance.now();
