@@ -370,6 +370,7 @@ export function warmCases(options: {
       floors: [{ kind: 'voiceResponse' }],
       check: CHECKS.makeCall,
       ...limitsOn,
+      once: true,
     },
   ];
 }

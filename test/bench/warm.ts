@@ -36,6 +36,8 @@ export interface WarmCase {
   floors: readonly Floor[];
   /** What is wrong with the bundle's first answer; undefined when it is right. */
   check: (result: unknown) => string | undefined;
+  /** One process, however many the other cases get (an I/O-bound row, for information). */
+  once?: true;
 }
 
 export interface Stats {
@@ -96,4 +98,19 @@ export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
       resolve({ handler: out.handler, floors: out.floors });
     });
   });
+}
+
+/** A process's mean ÷ its first floor's mean (its mean alone when it has no floor). */
+const ratioOf = (result: WarmResult): number => result.handler.mean / (result.floors[0]?.stats.mean ?? 1);
+
+/**
+ * Of one case's processes, the one whose ratio to its floor is the median: its figures stay
+ * together (the floor it is compared with ran in the same process), and a process that ran
+ * while the machine was busy or idle moves it no more than one sample moves a median.
+ */
+export function medianProcess(results: readonly WarmResult[]): WarmResult {
+  const sorted = [...results].sort((a, b) => ratioOf(a) - ratioOf(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new Error('medianProcess: no results');
+  return median;
 }
