@@ -16,11 +16,11 @@ export type SecretBehaviour =
   | { delayMs: number; answer: SecretBehaviour }
   /**
    * The behaviour for the first request on each connection; a later request on it finds it
-   * closed (its socket destroyed unread), as when the store closed a kept-alive connection
-   * while the container was frozen.
+   * closed (its socket destroyed, no answer), as when the store closed a kept-alive
+   * connection while the container was frozen.
    */
   | { closeReusedConnections: SecretBehaviour }
-  /** Every request's connection closed unread: a store whose connections all break. */
+  /** Every request's connection closed with no answer: a store whose connections all break. */
   | 'reset'
   | 'hang';
 
