@@ -4,7 +4,7 @@
  * timeout, and a failure of Slack is only logged. Without a webhook URL the alert is
  * written to the log instead.
  */
-import type { IncomingWebhook } from '@slack/webhook';
+import type { FetchFunction } from '@slack/webhook';
 import { withDeadline } from './deadline.js';
 import { errorName, type Log } from './log.js';
 import { type Gate, windowedGate } from './rateLimits.js';
@@ -89,18 +89,32 @@ export type AlertOrigin = Pick<VendorAlert, 'vendorApi' | 'originApi'>;
 
 export type AlertSender = (alert: VendorAlert, webhookUrl: string | undefined) => Promise<void>;
 
+/** `fetch` failed: no answer came. A body cut off after Slack answered is not this. */
+class NoAnswer extends Error {
+  override readonly name = 'NoAnswer';
+  constructor(readonly failure: unknown) {
+    super('no answer');
+  }
+}
+
+/** The Slack client's fetch, its own failures marked: only those can be a connection found closed. */
+const fetchMarkingNoAnswer: FetchFunction = (url, init) =>
+  fetch(url, init as RequestInit).catch((error: unknown) => {
+    throw new NoAnswer(error);
+  });
+
 /**
- * The post found its kept-alive connection closed (lib/staleConnectionRetry.ts): it is sent
- * once more, within the same timeout. Not after an HTTP error (Slack answered) or a
- * timeout (the wait is spent); an alert posted twice, when Slack took it and the connection
- * broke before its answer, beats one lost. The code is `@slack/webhook`'s
- * (`ErrorCode.RequestError`), spelled out: its module loads on the first alert only.
+ * The post found its connection closed before any answer, most often a kept-alive one Slack
+ * closed while the container was frozen (lib/staleConnectionRetry.ts): it is sent once more,
+ * with what is left of the timeout. Not after an answer, even one whose body was cut off, nor
+ * after a timeout; an alert posted twice, when Slack took it and the connection broke before
+ * its answer, beats one lost. The code is `@slack/webhook`'s (`ErrorCode.RequestError`),
+ * spelled out: its module loads on the first alert only.
  */
 function closedBeforeAnswer(error: unknown): boolean {
-  return (
-    (error as { code?: unknown } | undefined)?.code === 'slack_webhook_request_error' &&
-    isClosedConnection((error as { original?: unknown }).original)
-  );
+  if ((error as { code?: unknown } | undefined)?.code !== 'slack_webhook_request_error') return false;
+  const original = (error as { original?: unknown }).original;
+  return original instanceof NoAnswer && isClosedConnection(original.failure);
 }
 
 /**
@@ -108,16 +122,11 @@ function closedBeforeAnswer(error: unknown): boolean {
  * are rare; the cold start should not pay for the client).
  */
 export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertSender {
-  const webhooks = new Map<string, Promise<IncomingWebhook>>();
-  const webhookFor = (url: string) => {
-    let webhook = webhooks.get(url);
-    if (!webhook) {
-      webhook = import('@slack/webhook').then(
-        ({ IncomingWebhook }) => new IncomingWebhook(url, { timeout: timeoutMs }),
-      );
-      webhooks.set(url, webhook);
-    }
-    return webhook;
+  let slack: Promise<typeof import('@slack/webhook')> | undefined;
+  const post = async (url: string, message: ReturnType<typeof slackMessage>, timeout: number) => {
+    slack ??= import('@slack/webhook');
+    const { IncomingWebhook } = await slack;
+    return new IncomingWebhook(url, { timeout, fetch: fetchMarkingNoAnswer }).send(message);
   };
   return async (alert, webhookUrl) => {
     if (!webhookUrl) {
@@ -125,13 +134,14 @@ export function slackAlertSender(log: Log, timeoutMs = ALERT_TIMEOUT_MS): AlertS
       return;
     }
     const timedOut = new Error('Slack alert timed out');
-    const post = () => webhookFor(webhookUrl).then((webhook) => webhook.send(slackMessage(alert)));
+    const message = slackMessage(alert);
+    const startedAt = Date.now();
+    const sent = post(webhookUrl, message, timeoutMs).catch((error: unknown) => {
+      const left = timeoutMs - (Date.now() - startedAt);
+      return closedBeforeAnswer(error) && left > 0 ? post(webhookUrl, message, left) : Promise.reject(error);
+    });
     try {
-      await withDeadline(
-        post().catch((error: unknown) => (closedBeforeAnswer(error) ? post() : Promise.reject(error))),
-        timeoutMs,
-        () => timedOut,
-      );
+      await withDeadline(sent, timeoutMs, () => timedOut);
     } catch (error) {
       if (error === timedOut) log.warn('Slack alert timed out', { alert, timeoutMs });
       // The webhook URL is a credential: log the failure's kind, never the URL.

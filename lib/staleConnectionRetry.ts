@@ -1,17 +1,17 @@
 /**
  * One rule for every client that keeps connections alive between invocations (the AWS SDK
- * clients, Slack's): a request whose connection turns out closed is sent once more, at
- * once; nothing else is retried here.
+ * clients, Slack's): a request whose connection was closed or reset before any answer is
+ * sent once more, at once; nothing else is retried here.
  *
- * A connection the other side closed while the container was frozen still looks open when
- * it thaws, and the first request on it fails at once (ECONNRESET or EPIPE from Node's
- * http, "other side closed" from fetch; aws/aws-sdk-js-v3#1196, and Node's
- * `request.reusedSocket` documents the same race). The SDK's own strategy would retry it,
- * but also throttling, 5xx and timeouts, with backoff: past the 400 ms a call limit may
- * take, and a timed-out write may have landed (the counters are not idempotent). So one
- * attempt, as before, plus one for a dead connection: a refresh after an idle spell does
- * not become a false "secret store unreachable", a call limit is not left unchecked, an
- * alert is not lost.
+ * Most often that is a kept-alive connection the other side closed while the container was
+ * frozen: it still looks open when the container thaws, and the first request on it fails
+ * at once (ECONNRESET or EPIPE from Node's http, "other side closed" from fetch;
+ * aws/aws-sdk-js-v3#1196, and Node's `request.reusedSocket` documents the same race). The
+ * SDK's own strategy would retry it, but also throttling, 5xx and timeouts, with backoff:
+ * past the 400 ms a call limit may take, and a write that timed out or was answered may
+ * have landed (the counters are not idempotent). So one attempt, as before, plus one for a
+ * connection that never answered: a refresh after an idle spell does not become a false
+ * "secret store unreachable", a call limit is not left unchecked, an alert is not lost.
  */
 
 /** What the SDK asks of a retry token: how many retries so far, and how long to wait before the next. */
@@ -32,6 +32,16 @@ export const isClosedConnection = (error: unknown): boolean =>
   CLOSED_CONNECTION_CODES.includes(codeOf(error)) ||
   CLOSED_CONNECTION_CODES.includes(codeOf((error as { cause?: unknown } | undefined)?.cause));
 
+/**
+ * The SDK's error carries the HTTP answer when one came (`$response`, and its status in
+ * `$metadata`): a connection reset partway through an answer's body is not retried, since
+ * the store has acted on the request.
+ */
+function answered(error: unknown): boolean {
+  const sdkError = error as { $response?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  return sdkError?.$response !== undefined || sdkError?.$metadata?.httpStatusCode !== undefined;
+}
+
 const firstAttempt: RetryToken = { getRetryCount: () => 0, getRetryDelay: () => 0 };
 const secondAttempt: RetryToken = { getRetryCount: () => 1, getRetryDelay: () => 0 };
 
@@ -40,7 +50,7 @@ export const STALE_CONNECTION_RETRY = {
   acquireInitialRetryToken: async (_scope: string): Promise<RetryToken> => firstAttempt,
   refreshRetryTokenForRetry: async (token: RetryToken, { error }: { error?: unknown }): Promise<RetryToken> => {
     // Throwing ends the retries; the SDK then throws the request's own error.
-    if (token.getRetryCount() > 0 || !isClosedConnection(error)) throw error;
+    if (token.getRetryCount() > 0 || !isClosedConnection(error) || answered(error)) throw error;
     return secondAttempt;
   },
   recordSuccess: (_token: RetryToken): void => undefined,

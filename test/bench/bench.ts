@@ -160,7 +160,7 @@ try {
   );
   console.log(
     `- Command: \`${command}\` (cold: median of ${RUNS} fresh processes per row, round-robin; ` +
-      `warm: ${WARM} requests after ${WARMUP} warm-up in each of ${WARM_PROCESSES} processes per row, round-robin, ` +
+      `warm: ${WARM} requests after ${WARMUP} warm-up in each of ${WARM_PROCESSES} processes per row (the DynamoDB row: one), round-robin, ` +
       `the median process by ratio to its floor shown)${forTheRecord ? '' : ' — NOT FOR THE RECORD (fewer runs than issue 10 asks)'}`,
   );
   console.log(

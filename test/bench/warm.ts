@@ -104,7 +104,8 @@ export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
 const ratioOf = (result: WarmResult): number => result.handler.mean / (result.floors[0]?.stats.mean ?? 1);
 
 /**
- * Of one case's processes, the one whose ratio to its floor is the median: its figures stay
+ * Of one case's processes, the one whose ratio to its floor is the median (the lower of the
+ * middle two for an even count): its figures stay
  * together (the floor it is compared with ran in the same process), and a process that ran
  * while the machine was busy or idle moves it no more than one sample moves a median.
  */

@@ -555,6 +555,8 @@ describe('DynamoDB failing or slow', () => {
       expect(dialed(await call(first))).toBe(true);
       const item = await stored(table, 'u#42#phone');
       expect([item?.slots?.SS, windowCounts(item)]).toEqual([[first], ['1', '1']]);
+      // The caller's write and the minute's, once each: a 500 is not sent again (the write may have landed).
+      expect(faulty.requests).toBe(2);
       // One call at a time: the caller's own write refuses the second, whatever the minute's does.
       expect(await call('CA'.padEnd(34, '2'))).toBe(LIMITED);
     });

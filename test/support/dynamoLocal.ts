@@ -83,6 +83,8 @@ export interface FaultyDynamo {
   closeReusedConnections?: boolean;
   /** Requests that found their connection closed so far. */
   closedOnReuse: number;
+  /** Requests received so far, whatever became of them. */
+  requests: number;
   /** Every request forwarded so far has been answered (or its client went away). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
     const done = new Promise<void>((resolve) => outgoing.on('close', resolve));
     pending.add(done);
     void done.then(() => pending.delete(done));
+    if (proxy) proxy.requests++;
     if (proxy?.closeReusedConnections && answeredOn.has(incoming.socket)) {
       proxy.closedOnReuse++;
       incoming.socket.destroy();
@@ -145,6 +148,7 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
     endpoint: `http://127.0.0.1:${port}`,
     delayMs,
     closedOnReuse: 0,
+    requests: 0,
     async settled() {
       while (pending.size > 0) await Promise.all(pending);
     },

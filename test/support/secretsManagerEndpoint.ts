@@ -22,6 +22,8 @@ export type SecretBehaviour =
   | { closeReusedConnections: SecretBehaviour }
   /** Every request's connection closed with no answer: a store whose connections all break. */
   | 'reset'
+  /** An answer begun (200, its headers and part of its body), then the connection closed. */
+  | 'cut-off'
   | 'hang';
 
 export interface SecretsManagerEndpoint {
@@ -63,6 +65,12 @@ function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpo
     }
     answeredOn.add(request.socket);
     if (current === 'hang') return;
+    if (current === 'cut-off') {
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': '500' });
+      response.write('{"Name":');
+      setTimeout(() => request.socket.destroy(), 20);
+      return;
+    }
     if ('raw' in current) {
       response.writeHead(current.status, { 'content-type': 'text/html' }).end(current.raw);
       return;

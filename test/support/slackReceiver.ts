@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
  * `close-reused`: a request on a connection that has already been answered finds it closed
  * (the socket is destroyed unread), as when Slack closed a kept-alive connection while the
  * container was frozen or idle; the first request on each connection is answered 200.
+ * `cut-off`: an answer begun (200, its headers and part of its body), then the connection closed.
  */
-export type SlackBehaviour = 'ok' | 'fail' | 'hang' | 'close-reused';
+export type SlackBehaviour = 'ok' | 'fail' | 'hang' | 'close-reused' | 'cut-off';
 
 export interface SlackReceiver {
   url: string;
@@ -37,6 +38,12 @@ export async function startSlackReceiver(
     for await (const chunk of request) chunks.push(chunk as Buffer);
     received.push({ headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
     if (receiver.behaviour === 'hang') return; // never answers
+    if (receiver.behaviour === 'cut-off') {
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+      response.write('o');
+      setTimeout(() => request.socket.destroy(), 20);
+      return;
+    }
     const ok = receiver.behaviour !== 'fail';
     response.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
     response.end(ok ? 'ok' : 'internal_error');

@@ -124,6 +124,27 @@ describe('reading the secret named by SECRET_ID', () => {
     expect(endpoint.requests).toHaveLength(2);
   });
 
+  it('an answer cut off partway through its body is not read again: the store has acted on the request', async () => {
+    endpoint.behaviour = 'cut-off';
+
+    const result = secretsFromSecretsManager(SECRET_ID)();
+
+    await expect(result).rejects.toBeInstanceOf(SecretStoreError);
+    expect(endpoint.requests).toHaveLength(1);
+  });
+
+  it('an error answer, or none within the request timeout, is not read again: retries are the cache’s', async () => {
+    for (const behaviour of [{ error: 'InternalServiceError', status: 500 }, 'hang'] as const) {
+      endpoint.behaviour = behaviour;
+      endpoint.requests.length = 0;
+
+      const result = secretsFromSecretsManager(SECRET_ID, { requestTimeoutMs: 200 })();
+
+      await expect(result).rejects.toBeInstanceOf(SecretStoreError);
+      expect(endpoint.requests).toHaveLength(1);
+    }
+  });
+
   it('gives up on an endpoint that never answers within a few seconds, not a minute', async () => {
     endpoint.behaviour = 'hang';
     const started = performance.now();

@@ -163,6 +163,29 @@ describe('Slack failures never change the response', () => {
     expect([...first.log.entries, ...second.log.entries].map((e) => e.message)).not.toContain('Slack alert failed');
   });
 
+  it('an alert Slack began to answer, its body cut off, is not sent again', async () => {
+    receiver.behaviour = 'cut-off';
+    const { handler, log } = callToken();
+
+    const response = await handler(callTokenEventWithQuery({ type: 'voip' }));
+
+    expect(response.body).toBe(INVALID_PARAMETERS);
+    expect(receiver.received).toHaveLength(1);
+    expect(log.entries.map((e) => e.message)).toContain('Slack alert failed');
+  });
+
+  it('an alert Slack answered with 500, or never answered, is not sent again', async () => {
+    for (const behaviour of ['fail', 'hang'] as const) {
+      receiver.behaviour = behaviour;
+      receiver.received.length = 0;
+      const { handler } = callToken();
+
+      await handler(callTokenEventWithQuery({ type: 'voip' }));
+
+      expect(receiver.received).toHaveLength(1);
+    }
+  });
+
   it('answers the same 400 when nothing listens at the webhook URL', async () => {
     const closed = await startSlackReceiver('ok');
     const url = closed.url;
