@@ -156,8 +156,9 @@ export const SECRET_PLACEHOLDER =
  * - SecretStale ≥ 1: a function served secrets past SECRETS_CACHE_TTL because Secrets Manager
  *   could not be read; a rotation put in now would not be seen.
  * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
- *   table in time, so calls went ahead unchecked (or, fail-closed, were refused), or
- *   call_status could not free an ended call's slot (the caller waits for it to expire).
+ *   table in time, so calls went ahead unchecked (or, fail-closed, were refused); could not
+ *   give back what a call a later limit refused had taken; or call_status could not free an
+ *   ended call's slot (in both, the caller waits for the slot to expire).
  */
 export const ALARM_THRESHOLDS = {
   api4xx: 100,
@@ -494,7 +495,7 @@ export class VoiceStack extends Stack {
     if (this.callLimitsTable) {
       alarm(
         'CallLimitsUnavailable',
-        'make_call could not read the call-limits table in time: calls went ahead unchecked (refused when fail-closed)',
+        'The call-limits table failed: make_call could not read it in time (calls went ahead unchecked, refused when fail-closed), could not give back what a refused call took, or call_status could not free an ended call’s slot (its caller waits for it to expire)',
         serviceMetric(METRIC.CallLimitsUnavailable),
         ALARM_THRESHOLDS.callLimitsUnavailable,
       );

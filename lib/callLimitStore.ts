@@ -44,7 +44,7 @@ export interface CallLimitStore {
     steps: readonly LimitStep[],
     nowMs: number,
     options?: TakeOptions,
-  ): Promise<{ allowed: true } | { allowed: false; limit: LimitName }>;
+  ): Promise<{ allowed: true } | { allowed: false; limit: LimitName; notGivenBack?: true }>;
   /**
    * Gives back what a take of these steps took: each counter down one, the slot freed while
    * this call holds it. For a take that answered allowed after its caller stopped waiting.
@@ -210,9 +210,13 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
     }
   };
 
-  /** Each step's write undone; a refused undo (the call holds no slot there) is nothing to undo. */
-  const giveBack = async (steps: readonly LimitStep[]) => {
-    await Promise.allSettled(steps.map((taken) => update(stepUpdate(taken, -1))));
+  /**
+   * Each step's write undone; a refused undo (the call holds no slot there) is nothing to
+   * undo. False when an undo failed otherwise: what it took stays taken.
+   */
+  const undo = async (steps: readonly LimitStep[]): Promise<boolean> => {
+    const undone = await Promise.allSettled(steps.map((taken) => update(stepUpdate(taken, -1))));
+    return undone.every((result) => result.status === 'fulfilled' || isConditionFailure(result.reason));
   };
 
   return {
@@ -227,21 +231,24 @@ export function dynamoCallLimitStore(table: string, timeoutMs = 400): CallLimitS
           // The call was counted when Twilio first delivered it: its slot step comes first, so nothing here is taken twice.
           if (refused === 'held') return { allowed: true };
           if (refused) {
-            await giveBack(done);
-            return { allowed: false, limit: refused };
+            return (await undo(done))
+              ? { allowed: false, limit: refused }
+              : { allowed: false, limit: refused, notGivenBack: true };
           }
           done.push(step);
         }
       } catch (error) {
         // A write that failed on our side may still have landed: one with a slot gives back
         // only what it holds (stepUpdate), so it is undone too; a bare counter's stays counted.
-        if (undoOnFailure) await giveBack(sent?.slot ? [...done, sent] : done);
+        if (undoOnFailure) await undo(sent?.slot ? [...done, sent] : done);
         throw error;
       }
       return { allowed: true };
     },
 
-    giveBack,
+    async giveBack(steps) {
+      await undo(steps);
+    },
 
     release(callSid, userId) {
       return freeSlots(phoneItemKey(userId), [callSid]);

@@ -172,7 +172,11 @@ export function refusalOf(
 /** What the store says about a call. */
 export type LimitOutcome =
   | { allowed: true }
-  | { allowed: false; limit: LimitName }
+  /**
+   * `notGivenBack`: what the call took before a later limit refused it could not be given back
+   * (the store failed in between): its slot is held until it expires.
+   */
+  | { allowed: false; limit: LimitName; notGivenBack?: true }
   /** The store failed or did not answer within the limit: `reason` is the error's name. */
   | { unavailable: true; reason: string };
 
@@ -219,7 +223,15 @@ export function answerWithLimits(
   settings: Pick<LimitSettings, 'CALL_LIMITS_FAIL_CLOSED'>,
 ): WebhookAnswer {
   if ('allowed' in outcome) {
-    return outcome.allowed ? dialed : limited(call, outcome.limit, dialed.log.attributes);
+    if (outcome.allowed) return dialed;
+    const refused = limited(call, outcome.limit, dialed.log.attributes);
+    if (!outcome.notGivenBack) return refused;
+    // The caller may be locked out until the slot expires: counted like any failure of the store.
+    return {
+      ...refused,
+      log: { ...refused.log, level: 'error', attributes: { ...refused.log.attributes, givenBack: false } },
+      metrics: [...refused.metrics, { name: METRIC.CallLimitsUnavailable, dimensions: {} }],
+    };
   }
   const unavailable = {
     metrics: [{ name: METRIC.CallLimitsUnavailable, dimensions: {} }],

@@ -162,6 +162,7 @@ async function limitsService(settings: Env = {}) {
     clock,
     alerts,
     metrics,
+    logs: deps.log,
     /** make_call from this user to this destination (`sid` null: with no CallSid); the TwiML. */
     async dial(user: string, to = '+14155552671', sid: string | null = callSid()) {
       return (await call(callEvent({ params: { CallSid: sid ?? undefined, From: caller(user), to } }))).body;
@@ -575,6 +576,27 @@ describe('DynamoDB failing or slow', () => {
       expect(faulty.closedOnReuse).toBeGreaterThan(0);
       const item = await stored(table, 'u#42#phone');
       expect([item?.slots?.SS, windowCounts(item)]).toEqual([[first], ['1', '1']]);
+    });
+  });
+
+  it('a call refused by a later limit whose give-back fails: refused, logged at error level and counted as CallLimitsUnavailable, its slot held', async () => {
+    await behindFaultyDynamo(0, async (faulty) => {
+      const svc = await limitsService();
+      // The breaker refuses the service minute's write; then the caller's give-back (of the slot it holds) fails.
+      faulty.failWith = (body) => {
+        if (!body.includes('UpdateExpression')) return undefined;
+        if (body.includes('service#phone-minute')) return 'ConditionalCheckFailedException';
+        return body.includes(':held') ? 'InternalServerError' : undefined;
+      };
+      const sid = callSid();
+
+      expect(await svc.dial('42', '+14155552671', sid)).toBe(LIMITED);
+
+      expect(svc.metrics).toEqual(
+        expect.arrayContaining(['CallLimited{"Limit":"phone-minute"}', 'CallLimitsUnavailable{}']),
+      );
+      expect(svc.logs.entries.filter((e) => e.level === 'error').map((e) => e.attributes?.givenBack)).toEqual([false]);
+      expect((await stored(svc.table, 'u#42#phone'))?.slots?.SS).toEqual([sid]);
     });
   });
 
