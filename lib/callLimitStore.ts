@@ -26,6 +26,7 @@ import {
 } from './callLimits.js';
 import { CALL_LIMITS_TABLE_SCHEMA } from './callLimitsTable.js';
 import { withDeadline } from './deadline.js';
+import { errorName } from './log.js';
 import type { Gate } from './rateLimits.js';
 import { STALE_CONNECTION_RETRY } from './staleConnectionRetry.js';
 import type { WebhookAnswer } from './twilioWebhook.js';
@@ -310,7 +311,7 @@ export async function checkCallLimits(
       const givenBack = taking.then((outcome) => (outcome.allowed ? store.giveBack(steps) : undefined));
       await within(givenBack, GIVE_BACK_WAIT_MS).catch(() => undefined);
     }
-    return { unavailable: true, reason: error instanceof Error ? error.name : 'unknown error' };
+    return { unavailable: true, reason: errorName(error) };
   }
 }
 
