@@ -45,7 +45,7 @@ export interface CallLimitStore {
     steps: readonly LimitStep[],
     nowMs: number,
     options?: TakeOptions,
-  ): Promise<{ allowed: true } | { allowed: false; limit: LimitName; notGivenBack?: true }>;
+  ): Promise<Extract<LimitOutcome, { allowed: boolean }>>;
   /**
    * Gives back what a take of these steps took: each counter down one, the slot freed while
    * this call holds it. For a take that answered allowed after its caller stopped waiting.
