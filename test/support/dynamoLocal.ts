@@ -11,6 +11,7 @@ import {
   startDynalite as startServer,
 } from '../../infra/local/localDynamo.js';
 import { DUMMY_AWS, DUMMY_AWS_ENV } from './dummyAws.js';
+import { reusedConnections } from './reusedConnections.js';
 
 export interface DynaliteServer {
   /** `http://127.0.0.1:<port>`: for `endpoint`, or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -100,18 +101,17 @@ export async function faultyDynamo(target: string, delayMs: number): Promise<Fau
   const pending = new Set<Promise<void>>();
   // The proxy reads its behaviour from the object it returns: a test sets delayMs or failWith on it.
   let proxy: FaultyDynamo | undefined;
-  const answeredOn = new WeakSet<object>();
+  const reused = reusedConnections();
   const server = createServer((incoming, outgoing) => {
     const done = new Promise<void>((resolve) => outgoing.on('close', resolve));
     pending.add(done);
     void done.then(() => pending.delete(done));
     if (proxy) proxy.requests++;
-    if (proxy?.closeReusedConnections && answeredOn.has(incoming.socket)) {
+    if (reused(incoming.socket) && proxy?.closeReusedConnections) {
       proxy.closedOnReuse++;
       incoming.socket.destroy();
       return;
     }
-    answeredOn.add(incoming.socket);
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {

@@ -3,9 +3,10 @@
  * the real AWS SDK can be pointed at it with AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { DUMMY_AWS_ENV } from './dummyAws.js';
+import { reusedConnections } from './reusedConnections.js';
 
 export type SecretBehaviour =
   | { secretString: string }
@@ -26,6 +27,9 @@ export type SecretBehaviour =
   | 'cut-off'
   | 'hang';
 
+/** A behaviour with its delays and connection rule resolved: what one request gets. */
+type Answer = Exclude<SecretBehaviour, { delayMs: number } | { closeReusedConnections: SecretBehaviour }>;
+
 export interface SecretsManagerEndpoint {
   url: string;
   /** What the next requests get; change it between calls. */
@@ -41,29 +45,30 @@ export interface SecretsManagerEndpoint {
 /** The endpoint, not yet listening: `listen()` gives it its URL. */
 function secretsManagerEndpoint(behaviour: SecretBehaviour): SecretsManagerEndpoint & { listen(): Promise<void> } {
   const endpoint = { behaviour, requests: [] } as unknown as SecretsManagerEndpoint & { listen(): Promise<void> };
-  const answeredOn = new WeakSet<object>();
+  const reused = reusedConnections();
+  /** What this request gets, once its delays are waited out and its connection is known. */
+  const settled = async (behaviour: SecretBehaviour, socket: Socket): Promise<Answer> => {
+    if (typeof behaviour !== 'object') return behaviour;
+    if ('closeReusedConnections' in behaviour) {
+      return settled(reused(socket) ? 'reset' : behaviour.closeReusedConnections, socket);
+    }
+    if ('delayMs' in behaviour) {
+      await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+      return settled(behaviour.answer, socket);
+    }
+    return behaviour;
+  };
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     const target = request.headers['x-amz-target'] as string | undefined;
     endpoint.requests.push({ target, secretId: body.SecretId });
-    let current: SecretBehaviour = endpoint.behaviour;
-    for (;;) {
-      if (typeof current !== 'object') break;
-      if ('closeReusedConnections' in current) {
-        current = answeredOn.has(request.socket) ? 'reset' : current.closeReusedConnections;
-      } else if ('delayMs' in current) {
-        const { delayMs, answer }: { delayMs: number; answer: SecretBehaviour } = current;
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        current = answer;
-      } else break;
-    }
+    const current = await settled(endpoint.behaviour, request.socket);
     if (current === 'reset') {
       request.socket.destroy();
       return;
     }
-    answeredOn.add(request.socket);
     if (current === 'hang') return;
     if (current === 'cut-off') {
       response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': '500' });

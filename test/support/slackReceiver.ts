@@ -1,6 +1,7 @@
 /** A real HTTP server on loopback standing in for Slack's incoming-webhook endpoint. */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { reusedConnections } from './reusedConnections.js';
 
 /**
  * `close-reused`: a request on a connection that has already been answered finds it closed
@@ -26,14 +27,13 @@ export async function startSlackReceiver(
 ): Promise<SlackReceiver> {
   const received: SlackReceiver['received'] = [];
   const receiver = { behaviour, closedOnReuse: 0 } as SlackReceiver;
-  const answered = new WeakSet<object>();
+  const reused = reusedConnections();
   const server = createServer(async (request, response) => {
-    if (receiver.behaviour === 'close-reused' && answered.has(request.socket)) {
+    if (reused(request.socket) && receiver.behaviour === 'close-reused') {
       receiver.closedOnReuse++;
       request.socket.destroy();
       return;
     }
-    answered.add(request.socket);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     received.push({ headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
