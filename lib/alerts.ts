@@ -108,12 +108,10 @@ const fetchMarkingNoAnswer: FetchFunction = (url, init) =>
  * closed while the container was frozen (lib/staleConnectionRetry.ts): it is sent once more,
  * with what is left of the timeout. Not after an answer, even one whose body was cut off, nor
  * after a timeout; an alert posted twice, when Slack took it and the connection broke before
- * its answer, beats one lost. The code is `@slack/webhook`'s (`ErrorCode.RequestError`),
- * spelled out: its module loads on the first alert only.
+ * its answer, beats one lost. `@slack/webhook` keeps what its fetch threw as `original`.
  */
 function closedBeforeAnswer(error: unknown): boolean {
-  if ((error as { code?: unknown } | undefined)?.code !== 'slack_webhook_request_error') return false;
-  const original = (error as { original?: unknown }).original;
+  const original = (error as { original?: unknown } | undefined)?.original;
   return original instanceof NoAnswer && isClosedConnection(original.failure);
 }
 
