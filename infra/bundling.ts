@@ -97,8 +97,12 @@ export const ESBUILD_OPTIONS = {
   outExtension: { '.js': '.mjs' },
   mainFields: ['module', 'main'],
   banner: { js: ESM_REQUIRE_BANNER },
-  // jsonwebtoken's three feature checks, answered without loading semver (see the shim).
-  alias: { semver: './infra/shims/semver.cjs' },
+  alias: {
+    // jsonwebtoken's three feature checks, answered without loading semver (see the shim).
+    semver: './infra/shims/semver.cjs',
+    // Powertools' per-invocation state, its environment check made once (see the shim).
+    '@aws-lambda-powertools/commons/utils/invocation-scoped': './infra/shims/invocationScoped.ts',
+  },
   logLevel: 'warning',
 } satisfies BuildOptions;
 

@@ -119,6 +119,13 @@ describe('what each bundle holds', () => {
     expect(inputsOf('callToken')).toContain('infra/shims/semver.cjs');
   });
 
+  it.each(FUNCTION_NAMES)(
+    "%s keeps Powertools' per-invocation state through infra/shims/invocationScoped.ts",
+    (name) => {
+      expect(inputsOf(name)).toContain('infra/shims/invocationScoped.ts');
+    },
+  );
+
   it('makeCall holds no jsonwebtoken (it signs nothing)', () => {
     expect(packagesIn(inputsOf('makeCall'))).not.toContain('jsonwebtoken');
   });
