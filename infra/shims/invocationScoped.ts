@@ -12,7 +12,8 @@
  */
 import { InvocationScoped as PerInvocation } from '../../node_modules/@aws-lambda-powertools/commons/lib/esm/InvocationScoped.js';
 
-type Options<T> = { initial: T } | { fresh: () => T };
+/** What Powertools' class is given: `{ initial }` or `{ fresh }`. */
+export type Options<T> = ConstructorParameters<typeof PerInvocation<T>>[1];
 
 /** Powertools' `InvocationScoped` when no invocation context is ever used. */
 export class ContainerWide<T> {

@@ -35,7 +35,7 @@ import { functionEnv, synthesizeFunctions } from './deployedEnv.js';
 import { buildLibrariesAlone, buildNaive, buildSdkAlone } from './extraBundles.js';
 import { type Results, reportRows } from './report.js';
 import { markdownTable } from './table.js';
-import { measureWarm, medianProcess, type WarmResult } from './warm.js';
+import { measureWarm, medianProcess, ratioOf, type WarmResult } from './warm.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : Number(process.env.BENCH_RUNS ?? 31);
@@ -137,7 +137,7 @@ try {
       const result = await measureWarm(c, tempDir);
       const floor = result.floors[0]?.stats.mean;
       progress(
-        `  mean ${result.handler.mean.toFixed(1)} µs${floor ? `, floor ${floor.toFixed(1)} µs: ${(result.handler.mean / floor).toFixed(2)} ×` : ''}`,
+        `  mean ${result.handler.mean.toFixed(1)} µs${floor ? `, floor ${floor.toFixed(1)} µs: ${ratioOf(result).toFixed(2)} ×` : ''}`,
       );
       processes.get(c.id)?.push(result);
     }

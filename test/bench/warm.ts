@@ -101,7 +101,7 @@ export function measureWarm(c: WarmCase, tempDir: string): Promise<WarmResult> {
 }
 
 /** A process's mean ÷ its first floor's mean (its mean alone when it has no floor). */
-const ratioOf = (result: WarmResult): number => result.handler.mean / (result.floors[0]?.stats.mean ?? 1);
+export const ratioOf = (result: WarmResult): number => result.handler.mean / (result.floors[0]?.stats.mean ?? 1);
 
 /**
  * Of one case's processes, the one whose ratio to its floor is the median (the lower of the

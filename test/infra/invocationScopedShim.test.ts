@@ -6,12 +6,12 @@
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { InvocationScoped as Powertools } from '@aws-lambda-powertools/commons/utils/invocation-scoped';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContainerWide, scopedPerInvocation } from '../../infra/shims/invocationScoped.js';
+import { ContainerWide, type Options, scopedPerInvocation } from '../../infra/shims/invocationScoped.js';
 
 type Scoped<T> = Pick<Powertools<T>, 'isScoped' | 'get' | 'set' | 'reset' | 'getShared' | 'setShared'>;
 
 /** The same steps on one value, and what each read answered. */
-function script(make: <T>(name: string, options: { initial: T } | { fresh: () => T }) => Scoped<T>) {
+function script(make: <T>(name: string, options: Options<T>) => Scoped<T>) {
   const seen: unknown[] = [];
   const level = make('level', { initial: 12 });
   let made = 0;
@@ -30,8 +30,8 @@ function script(make: <T>(name: string, options: { initial: T } | { fresh: () =>
   return seen;
 }
 
-const powertools = <T>(name: string, options: { initial: T } | { fresh: () => T }) => new Powertools<T>(name, options);
-const shim = <T>(name: string, options: { initial: T } | { fresh: () => T }) => new ContainerWide<T>(name, options);
+const powertools = <T>(name: string, options: Options<T>) => new Powertools<T>(name, options);
+const shim = <T>(name: string, options: Options<T>) => new ContainerWide<T>(name, options);
 
 describe('Powertools state with AWS_LAMBDA_MAX_CONCURRENCY unset', () => {
   let saved: string | undefined;
