@@ -19,11 +19,16 @@
  * link at every cold start, ≈ 2 ms. Built apart, those few KB are in both, which is safe:
  * they keep no state of their own (the invoke store is shared through
  * `globalThis.awslambda`, as the Lambda runtime's own copy is).
+ *
+ * What esbuild writes is then rewritten once (`writeDeployed`): its module wrappers become
+ * parenthesized functions that V8 compiles at once instead of parsing twice
+ * (infra/eagerModuleWrappers.ts), the source maps shifted to match.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { type BuildOptions, buildSync, type Metafile } from 'esbuild';
+import { type BuildOptions, buildSync, type Metafile, type OutputFile } from 'esbuild';
 import type { FunctionName } from '../lib/functionFields.js';
+import { withEagerModuleWrappers } from './eagerModuleWrappers.js';
 
 /** Where each function's handler lives (`export const handler`), relative to the project root. */
 export const FUNCTION_ENTRIES = {
@@ -159,16 +164,49 @@ export function bundleFunction(name: FunctionName, outdir: string): Metafile {
       throw new Error(`${name}: ${path} exports only default; name its exports in a shim (infra/shims/)`);
     }
   }
-  rmSync(outdir, { recursive: true, force: true });
-  for (const file of [...entry.outputFiles, ...(lazy?.outputFiles ?? [])]) {
-    const target = join(outdir, relative(layout, file.path));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, file.contents);
-  }
   const metafile: Metafile = {
     inputs: { ...lazy?.metafile.inputs, ...entry.metafile.inputs },
     outputs: { ...entry.metafile.outputs, ...lazy?.metafile.outputs },
   };
+  rmSync(outdir, { recursive: true, force: true });
+  writeDeployed([...entry.outputFiles, ...(lazy?.outputFiles ?? [])], metafile, layout, outdir);
   writeFileSync(join(outdir, METAFILE), JSON.stringify(metafile));
   return metafile;
+}
+
+/** What is deployed of one output file: its path as esbuild laid it out, and its bytes. */
+interface DeployedFile {
+  path: string;
+  contents: string | Uint8Array;
+}
+
+/**
+ * esbuild's output files as they are deployed: in each JavaScript file, the module wrappers
+ * compiled eagerly and its source map shifted to match (infra/eagerModuleWrappers.ts).
+ */
+function deployedFiles(outputFiles: OutputFile[]): DeployedFile[] {
+  const byPath = new Map(outputFiles.map((file) => [file.path, file]));
+  const rewritten = new Map<string, string>();
+  for (const file of outputFiles) {
+    if (!file.path.endsWith('.mjs')) continue;
+    const { code, map } = withEagerModuleWrappers(file.text, byPath.get(`${file.path}.map`)?.text);
+    rewritten.set(file.path, code);
+    if (map !== undefined) rewritten.set(`${file.path}.map`, map);
+  }
+  return outputFiles.map((file) => ({ path: file.path, contents: rewritten.get(file.path) ?? file.contents }));
+}
+
+/**
+ * Writes esbuild's output files as deployed (`deployedFiles`) from where esbuild laid them out
+ * (`layout`) to `outdir`, and sets their sizes in `metafile`: the budgets and the bench count
+ * the bytes that are deployed.
+ */
+export function writeDeployed(outputFiles: OutputFile[], metafile: Metafile, layout: string, outdir: string): void {
+  for (const file of deployedFiles(outputFiles)) {
+    const target = join(outdir, relative(layout, file.path));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, file.contents);
+    const output = metafile.outputs[relative(PROJECT_ROOT, file.path)];
+    if (output) output.bytes = Buffer.byteLength(file.contents);
+  }
 }

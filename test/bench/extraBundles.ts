@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
-import { BUNDLE_FILE, ESBUILD_OPTIONS, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/bundling.js';
+import { BUNDLE_FILE, ESBUILD_OPTIONS, ESM_REQUIRE_BANNER, PROJECT_ROOT, writeDeployed } from '../../infra/bundling.js';
 
 export interface ExtraBundle {
   /** The file the cold-start child loads. */
@@ -26,6 +26,19 @@ const codeBytes = (metafile: Metafile) =>
   Object.entries(metafile.outputs)
     .filter(([path]) => !path.endsWith('.map'))
     .reduce((sum, [, output]) => sum + output.bytes, 0);
+
+/** One entry with exactly our build options, written as the build writes what it deploys (module wrappers eager). */
+function buildAsDeployed(options: { entryPoints: string[]; outdir: string; define?: Record<string, string> }): Metafile {
+  const { outputFiles, metafile } = buildSync({
+    ...ESBUILD_OPTIONS,
+    ...options,
+    absWorkingDir: PROJECT_ROOT,
+    metafile: true,
+    write: false,
+  });
+  writeDeployed(outputFiles, metafile, options.outdir, options.outdir);
+  return metafile;
+}
 
 export type NaiveFunction = 'authorizer' | 'callToken' | 'makeCall';
 
@@ -55,13 +68,7 @@ export type SdkAlone = 'secretsManager' | 'dynamoDb';
 
 export function buildSdkAlone(name: SdkAlone, outRoot: string): ExtraBundle {
   const outdir = join(outRoot, 'sdkAlone', name);
-  const { metafile } = buildSync({
-    ...ESBUILD_OPTIONS,
-    entryPoints: [`test/bench/sdkAlone/${name}.ts`],
-    absWorkingDir: PROJECT_ROOT,
-    outdir,
-    metafile: true,
-  });
+  const metafile = buildAsDeployed({ entryPoints: [`test/bench/sdkAlone/${name}.ts`], outdir });
   return { file: join(outdir, BUNDLE_FILE), bytes: codeBytes(metafile) };
 }
 
@@ -73,14 +80,7 @@ export function buildLibrariesAlone(
   define: Record<string, string> = {},
 ): ExtraBundle {
   const outdir = join(outRoot, 'librariesAlone', name);
-  const { metafile } = buildSync({
-    ...ESBUILD_OPTIONS,
-    entryPoints: [`test/bench/librariesAlone/${name}.ts`],
-    absWorkingDir: PROJECT_ROOT,
-    outdir,
-    define,
-    metafile: true,
-  });
+  const metafile = buildAsDeployed({ entryPoints: [`test/bench/librariesAlone/${name}.ts`], outdir, define });
   // None of our code: the entry, node_modules, and what our build options alias (semver's shim).
   // lib/metricNames.ts is imported for its types only.
   const ours = Object.keys(metafile.inputs).filter(

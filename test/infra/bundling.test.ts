@@ -5,13 +5,14 @@
  * no bundle holds twilio's REST client; each function holds only the libraries it uses.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildAll } from '../../infra/build.js';
 import { BUNDLE_FILE } from '../../infra/bundling.js';
+import { countModuleWrappers } from '../../infra/eagerModuleWrappers.js';
 import { FUNCTION_NAMES } from '../../infra/settings.js';
 import type { FunctionName } from '../../lib/functionFields.js';
 import { logicalId, removeOutdirs, synth, tempOutdir } from './stackFixture.js';
@@ -123,6 +124,28 @@ describe('what each bundle holds', () => {
     "%s keeps Powertools' per-invocation state through infra/shims/invocationScoped.ts",
     (name) => {
       expect(inputsOf(name)).toContain('infra/shims/invocationScoped.ts');
+    },
+  );
+
+  it.each(FUNCTION_NAMES)(
+    '%s: every module wrapper is a parenthesized function, compiled at once (infra/eagerModuleWrappers.ts)',
+    (name) => {
+      const { outdir, metafile } = built[name];
+      const entry = metafile.outputs[`dist/${name}/${BUNDLE_FILE}`];
+      const commonJsModules = Object.keys(entry?.inputs ?? {}).filter(
+        (input) => metafile.inputs[input]?.format === 'cjs',
+      );
+      const files = (readdirSync(outdir, { recursive: true }) as string[]).filter((file) => file.endsWith('.mjs'));
+      const counts = Object.fromEntries(
+        files.map((file) => [file, countModuleWrappers(readFileSync(join(outdir, file), 'utf8'))]),
+      );
+      expect(Object.entries(counts).filter(([, { lazy }]) => lazy > 0)).toEqual([]);
+      // esbuild wraps each CommonJS module: none of them may have been missed.
+      expect(counts[BUNDLE_FILE]?.eager ?? 0).toBeGreaterThanOrEqual(commonJsModules.length);
+      // The budgets count the metafile's bytes: they are the rewritten files'.
+      for (const [path, output] of Object.entries(metafile.outputs)) {
+        expect(statSync(join(outdir, relative(`dist/${name}`, path))).size, path).toBe(output.bytes);
+      }
     },
   );
 
