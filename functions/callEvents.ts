@@ -13,7 +13,7 @@ import { type HttpResponse, plainText } from '../lib/httpResponses.js';
 import { errorName, powertoolsLogger } from '../lib/log.js';
 import { powertoolsMetrics } from '../lib/metrics.js';
 import { createReporter, locateFailedAnswer, type ReportingDeps } from '../lib/reporter.js';
-import { CALL_EVENTS_ORIGIN, type CallStatusAnswer, callEventRoute, slotNotReleased } from '../lib/statusWebhooks.js';
+import { CALL_EVENTS_ORIGIN, callEventRoute, type StatusAnswer, slotNotReleased } from '../lib/statusWebhooks.js';
 import { answerWithoutConfig, type WebhookAnswer, webhookRequest } from '../lib/twilioWebhook.js';
 
 export interface CallEventsDeps extends ReportingDeps {
@@ -49,7 +49,7 @@ export function createHandler(deps: CallEventsDeps) {
       const loaded = await deps.config.read();
       slackUrl = loaded.config.SLACK_WEBHOOK_URL;
       await report.secretHealth(loaded, slackUrl);
-      const answered: CallStatusAnswer = route.answer(request, loaded.config, options);
+      const answered: StatusAnswer = route.answer(request, loaded.config, options);
       answer = answered;
       const table = loaded.config.CALL_LIMITS_TABLE;
       if (answered.release && table) {
@@ -58,7 +58,7 @@ export function createHandler(deps: CallEventsDeps) {
           () => undefined,
           errorName,
         );
-        if (failed) answer = slotNotReleased(answered, failed);
+        if (failed) answer = slotNotReleased(answered, failed, route.notReleased(answered));
       }
     } catch (error) {
       answer = locateFailedAnswer(answerWithoutConfig(request, error, options, route.ourFailure()), error);

@@ -50,6 +50,7 @@ import {
   SERVICE_DIMENSION,
   SIGNATURE_REJECTION,
 } from '../lib/metricNames.js';
+import { ROUTE_PATHS } from '../lib/routePaths.js';
 import { LAMBDA_HANDLER } from './bundling.js';
 import { functionCode } from './functionCode.js';
 import { ROUTES, type Route, type RouteKey, routeKey } from './routes.js';
@@ -157,8 +158,8 @@ export const SECRET_PLACEHOLDER =
  *   could not be read; a rotation put in now would not be seen.
  * - CallLimitsUnavailable ≥ 1 (with the call limits on): make_call could not read the limits
  *   table in time, so calls went ahead unchecked (or, fail-closed, were refused); could not
- *   give back what a call a later limit refused had taken; or call_status could not free an
- *   ended call's slot (in both, the caller waits for the slot to expire).
+ *   give back what a call a later limit refused had taken; or a status webhook could not free
+ *   an ended call's slot (in both, the caller waits for another webhook or for the slot to expire).
  */
 export const ALARM_THRESHOLDS = {
   api4xx: 100,
@@ -344,6 +345,10 @@ export class VoiceStack extends Stack {
       description: "Paste as the TwiML App's Voice URL (HTTP POST)",
       value: `${baseUrl}${routePath('makeCall')}`,
     });
+    new CfnOutput(this, 'CallStatusUrl', {
+      description: "Paste as the TwiML App's Status Callback URL (HTTP POST): a call's end frees its call-limit slot",
+      value: `${baseUrl}${ROUTE_PATHS.callStatus}`,
+    });
     new CfnOutput(this, 'SecretArn', {
       description: 'Fill with aws secretsmanager put-secret-value --secret-id <this>',
       value: this.secret.secretArn,
@@ -495,7 +500,7 @@ export class VoiceStack extends Stack {
     if (this.callLimitsTable) {
       alarm(
         'CallLimitsUnavailable',
-        'The call-limits table failed: make_call could not read it in time (calls went ahead unchecked, refused when fail-closed), could not give back what a refused call took, or call_status could not free an ended call’s slot (its caller waits for it to expire)',
+        'The call-limits table failed: make_call could not read it in time (calls went ahead unchecked, refused when fail-closed), could not give back what a refused call took, or a status webhook could not free an ended call’s slot (its caller waits for another webhook or for it to expire)',
         serviceMetric(METRIC.CallLimitsUnavailable),
         ALARM_THRESHOLDS.callLimitsUnavailable,
       );

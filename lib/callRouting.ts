@@ -6,7 +6,7 @@
  */
 import { type CountryCode, isSupportedCountry, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { Config } from './config.js';
-import { identityPrefix, isUserId } from './identity.js';
+import { callerUserId } from './identity.js';
 
 export type DialPolicy = Pick<
   Config,
@@ -91,18 +91,6 @@ export function phoneCallerId(params: CallParams, policy: DialPolicy): string {
 /** On a client leg the caller is who Twilio says (`twilioFrom`, one of ours): one app user cannot pose as another. */
 export function clientCallerId(params: CallParams & { twilioFrom: string }, policy: DialPolicy): string {
   return ownedNumber(params.from, policy) ?? params.twilioFrom;
-}
-
-/**
- * The user id of the caller when Twilio's From is `client:` and an identity this service
- * issues (`<TWILIO_ML_APP_SID>_uid<user id>`, lib/identity.ts), else undefined. The app's
- * own `from` never stands in for it.
- */
-export function callerUserId(twilioFrom: string | undefined, appSid: string): string | undefined {
-  const prefix = `client:${identityPrefix(appSid)}`;
-  if (!twilioFrom?.startsWith(prefix)) return undefined;
-  const userId = twilioFrom.slice(prefix.length);
-  return isUserId(userId) ? userId : undefined;
 }
 
 function routeToNumber(to: string, caller: string, params: CallParams, policy: DialPolicy): CallDecision {

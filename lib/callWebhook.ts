@@ -109,17 +109,19 @@ export function makeCallConfig(env: Env) {
 
 /**
  * The `<Dial>`'s attributes the settings ask for; with every setting off, only the original's.
- * `slotHolder`: the caller whose concurrent-call slot this call takes, for call_status to free.
+ * `slotHolder`: the caller whose concurrent-call slot this call takes, named in the URLs of
+ * both webhooks that can free it (call_status when the dialed leg ends, dial_status when the
+ * dial does, even if no leg was ever created).
  */
 export function dialOptions(config: CallWebhookConfig, base: string, slotHolder?: string): DialOptions {
-  const callStatus = `${base}${ROUTE_PATHS.callStatus}`;
+  const holder = (url: string) => (slotHolder ? `${url}?${SLOT_HOLDER_PARAM}=${slotHolder}` : url);
   return {
     timeLimit: config.TWILIO_CALL_TIME_LIMIT,
-    ...(config.DIAL_ACTION ? { actionUrl: `${base}${ROUTE_PATHS.dialStatus}`, timeout: config.DIAL_TIMEOUT } : {}),
-    ...(config.ANSWER_ON_BRIDGE ? { answerOnBridge: true } : {}),
-    ...(config.CALL_STATUS_CALLBACK
-      ? { statusCallbackUrl: slotHolder ? `${callStatus}?${SLOT_HOLDER_PARAM}=${slotHolder}` : callStatus }
+    ...(config.DIAL_ACTION
+      ? { actionUrl: holder(`${base}${ROUTE_PATHS.dialStatus}`), timeout: config.DIAL_TIMEOUT }
       : {}),
+    ...(config.ANSWER_ON_BRIDGE ? { answerOnBridge: true } : {}),
+    ...(config.CALL_STATUS_CALLBACK ? { statusCallbackUrl: holder(`${base}${ROUTE_PATHS.callStatus}`) } : {}),
   };
 }
 
@@ -164,7 +166,7 @@ export function answerCallWebhook(
     config.CALL_LIMITS_TABLE && dialed && callSid
       ? { leg: decision.kind, userId: decision.caller, callSid }
       : undefined;
-  // A call to a number takes one of its caller's slots: call_status's URL says whose.
+  // A call to a number takes one of its caller's slots: the status webhooks' URLs say whose.
   const slotHolder = limits?.leg === 'number' ? limits.userId : undefined;
   return {
     response: twiml(callTwiml(decision, dialOptions(config, base, slotHolder))),

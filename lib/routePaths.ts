@@ -10,8 +10,9 @@ export const ROUTE_PATHS = {
 } as const;
 
 /**
- * The query parameter of call_status's URL naming the caller whose concurrent-call slot the
- * call holds (make_call adds it when the call takes one): the release then needs no lookup.
+ * The query parameter of the status webhooks' URLs (call_status's, dial_status's) naming the
+ * caller whose concurrent-call slot the call holds (make_call adds it when the call takes
+ * one): the release then needs no lookup.
  * Twilio signs the URL with it, so nobody else can name a caller.
  */
 export const SLOT_HOLDER_PARAM = 'caller';

@@ -6,7 +6,7 @@
  */
 import { shown, type VendorAlert } from './alerts.js';
 import { type HttpResponse, plainText, twiml } from './httpResponses.js';
-import { isUserId } from './identity.js';
+import { callerUserId, isUserId } from './identity.js';
 import { DIAL_STATUSES, LEG_STATUSES, type LEGS, METRIC } from './metricNames.js';
 import { ROUTE_PATHS, SLOT_HOLDER_PARAM } from './routePaths.js';
 import {
@@ -72,19 +72,33 @@ const repeatedParam = () => plainText(400, 'Bad Request: repeated parameter');
  * The parameters each status webhook acts on (counts, frees a slot by): each must come once,
  * as make_call's routing parameters must (Twilio signs a sorted, merged form).
  */
-const DIAL_STATUS_PARAMS = ['DialCallStatus'] as const;
-const CALL_STATUS_PARAMS = ['CallSid', 'ParentCallSid', 'CallStatus', 'CallDuration', 'To'] as const;
+const DIAL_STATUS_PARAMS = ['DialCallStatus', 'CallSid'] as const;
+const CALL_STATUS_PARAMS = ['CallSid', 'ParentCallSid', 'CallStatus', 'CallDuration', 'To', 'From'] as const;
 
 /** For a failure of ours after a dial: end the call, which has nothing left to do. */
 export const dialStatusFailure = () => twiml(hangupTwiml());
 /** For a failure of ours on a status event: Twilio records it; nothing else depends on the answer. */
 export const callStatusFailure = () => plainText(503, 'Service Unavailable');
 
+/** The call whose concurrent-call slot is freed, and whose it is: the holder make_call named in the signed URL. */
+export interface SlotRelease {
+  callSid: string;
+  userId: string;
+}
+
+function slotRelease(callSid: string | undefined, request: WebhookRequest): SlotRelease | undefined {
+  const userId = new URLSearchParams(request.rawQueryString).get(SLOT_HOLDER_PARAM);
+  return callSid && isUserId(userId) ? { callSid, userId } : undefined;
+}
+
+/** A status webhook's answer; `release`: the concurrent-call slot the event frees. */
+export type StatusAnswer = WebhookAnswer & { release?: SlotRelease };
+
 export function answerDialStatus(
   request: WebhookRequest,
   config: WebhookConfig,
   options: WebhookOptions,
-): WebhookAnswer {
+): StatusAnswer {
   const verified = verifyWebhook(request, config, options, {
     ourFailure: dialStatusFailure,
     repeated: repeatedParam,
@@ -94,7 +108,11 @@ export function answerDialStatus(
   const { params } = verified;
   const status = param(params, 'DialCallStatus');
   const leg = dialLeg(request.rawQueryString);
+  // The dial is over, whether or not a leg was ever created (a refused <Dial> creates none):
+  // the slot is the call's own (CallSid here is make_call's), its holder signed in the URL.
+  const release = leg === 'number' ? slotRelease(param(params, 'CallSid'), request) : undefined;
   return {
+    ...(release ? { release } : {}),
     response: twiml(dialOutcomeTwiml(status)),
     log: {
       level: 'info',
@@ -113,14 +131,40 @@ export function answerDialStatus(
 
 const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
-/** call_status's answer; `release`: the call whose concurrent-call slot the ended leg frees, and whose it is. */
-export type CallStatusAnswer = WebhookAnswer & { release?: { callSid: string; userId: string } };
+/**
+ * An event of the caller's own call (no ParentCallSid): the TwiML App's status callback, when
+ * the whole call has ended. That call is make_call's, so its end frees the slot it took even
+ * when it ended before any leg was dialed (the caller hung up while make_call answered). Whose
+ * slot is Twilio's signed `From`, an identity we issue. Not counted: the dialed legs' events
+ * are the call outcomes and durations.
+ */
+function callerLegStatus(params: WebhookParams, config: WebhookConfig, ended: boolean): StatusAnswer {
+  const callSid = param(params, 'CallSid');
+  const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
+  const release = ended && callSid && userId ? { callSid, userId } : undefined;
+  return {
+    ...(release ? { release } : {}),
+    response: noContent(),
+    log: {
+      level: 'info',
+      message: 'Call status',
+      attributes: {
+        callSid: shownParam(params, 'CallSid'),
+        callStatus: shownParam(params, 'CallStatus'),
+        direction: shownParam(params, 'Direction'),
+        ...(param(params, 'CallDuration') === undefined ? {} : { callDuration: shownParam(params, 'CallDuration') }),
+        leg: 'caller',
+      },
+    },
+    metrics: [],
+  };
+}
 
 export function answerCallStatus(
   request: WebhookRequest,
   config: WebhookConfig,
   options: WebhookOptions,
-): CallStatusAnswer {
+): StatusAnswer {
   const verified = verifyWebhook(request, config, options, {
     ourFailure: callStatusFailure,
     repeated: repeatedParam,
@@ -129,9 +173,12 @@ export function answerCallStatus(
   if (!verified.verified) return verified.answer;
   const { params } = verified;
   const status = param(params, 'CallStatus');
+  const ended = isOneOf<LegStatus>(LEG_STATUSES, status);
+  const parentCallSid = param(params, 'ParentCallSid');
+  if (parentCallSid === undefined) return callerLegStatus(params, config, ended);
   const leg = calledLeg(params);
   const duration = Number(param(params, 'CallDuration'));
-  const metrics: WebhookAnswer['metrics'] = isOneOf<LegStatus>(LEG_STATUSES, status)
+  const metrics: WebhookAnswer['metrics'] = ended
     ? [
         {
           name: METRIC.CallDuration,
@@ -141,11 +188,8 @@ export function answerCallStatus(
         { name: METRIC.CallsCompleted, dimensions: { Status: status } },
       ]
     : [];
-  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid. Its
-  // holder is in the URL make_call gave Twilio, signed with it.
-  const callSid = param(params, 'ParentCallSid') ?? param(params, 'CallSid');
-  const userId = new URLSearchParams(request.rawQueryString).get(SLOT_HOLDER_PARAM);
-  const release = metrics.length > 0 && callSid && isUserId(userId) ? { callSid, userId } : undefined;
+  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid.
+  const release = ended ? slotRelease(parentCallSid, request) : undefined;
   return {
     ...(release ? { release } : {}),
     response: noContent(),
@@ -167,18 +211,19 @@ export function answerCallStatus(
 }
 
 /**
- * call_status's answer when freeing the ended call's slot failed (`reason`: the error's
- * name). The event is logged and counted as it came; the answer is 503, a failure of ours
- * (Twilio's debugger shows it; a `#rc=` retry policy delivers the callback again), and the
- * store's failure is counted and alerted: until the slot expires the caller has one call
- * fewer of MAX_CONCURRENT_PHONE_CALLS.
+ * A status webhook's answer when freeing the ended call's slot failed (`reason`: the error's
+ * name). The event is logged and counted as it came, and the store's failure is counted and
+ * alerted: until the slot is freed by the call's other webhook or expires, the caller has one
+ * call fewer of MAX_CONCURRENT_PHONE_CALLS. call_status answers 503, a failure of ours
+ * (Twilio's debugger shows it; a `#rc=` retry policy delivers the callback again); dial_status
+ * still answers its TwiML, which the caller hears.
  */
-export function slotNotReleased(answered: CallStatusAnswer, reason: string): WebhookAnswer {
+export function slotNotReleased(answered: StatusAnswer, reason: string, response: HttpResponse): WebhookAnswer {
   return {
-    response: callStatusFailure(),
+    response,
     log: {
       level: 'error',
-      message: 'Call status: concurrent-call slot not released',
+      message: `${answered.log.message}: concurrent-call slot not released`,
       attributes: { ...answered.log.attributes, reason },
     },
     metrics: [...answered.metrics, { name: METRIC.CallLimitsUnavailable, dimensions: {} }],
@@ -191,15 +236,19 @@ export function slotNotReleased(answered: CallStatusAnswer, reason: string): Web
 }
 
 interface CallEventRoute {
-  answer: typeof answerCallStatus;
-  ourFailure: typeof callStatusFailure;
+  answer: (request: WebhookRequest, config: WebhookConfig, options: WebhookOptions) => StatusAnswer;
+  ourFailure: () => HttpResponse;
+  /** The answer when the event's slot could not be freed. */
+  notReleased: (answered: StatusAnswer) => HttpResponse;
 }
 /** The two routes this module answers, by the route's path. */
 const CALL_EVENT_ROUTES = new Map<string, CallEventRoute>([
-  [ROUTE_PATHS.dialStatus, { answer: answerDialStatus, ourFailure: dialStatusFailure }],
-  [ROUTE_PATHS.callStatus, { answer: answerCallStatus, ourFailure: callStatusFailure }],
+  [
+    ROUTE_PATHS.dialStatus,
+    { answer: answerDialStatus, ourFailure: dialStatusFailure, notReleased: (answered) => answered.response },
+  ],
+  [ROUTE_PATHS.callStatus, { answer: answerCallStatus, ourFailure: callStatusFailure, notReleased: callStatusFailure }],
 ]);
-
 /** The route answering `routePath`, if this module has one (a Map: no path reaches an object's own properties). */
 export function callEventRoute(routePath: string): CallEventRoute | undefined {
   return CALL_EVENT_ROUTES.get(routePath);

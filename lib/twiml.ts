@@ -51,7 +51,7 @@ export function hangupTwiml(): string {
 /** What a `<Dial>` carries besides its caller ID. Unset options add no attribute. */
 export interface DialOptions {
   timeLimit: number;
-  /** `action` (POST): where Twilio reports how the dial ended; `?leg=number|client` is appended. */
+  /** `action` (POST): where Twilio reports how the dial ended; `leg=number|client` is added to its query. */
   actionUrl?: string;
   timeout?: number;
   answerOnBridge?: boolean;
@@ -74,7 +74,9 @@ function dialAttributes(leg: 'number' | 'client', callerId: string, options: Dia
   return sortedByName({
     callerId,
     timeLimit: options.timeLimit,
-    ...(options.actionUrl ? { action: `${options.actionUrl}?leg=${leg}`, method: 'POST' } : {}),
+    ...(options.actionUrl
+      ? { action: `${options.actionUrl}${options.actionUrl.includes('?') ? '&' : '?'}leg=${leg}`, method: 'POST' }
+      : {}),
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.answerOnBridge ? { answerOnBridge: true } : {}),
   });

@@ -210,7 +210,8 @@ async function emittedMetrics() {
       await dynamo.close();
     }
 
-    // dial_status and call_status: every status on every leg, Twilio's `To` for the leg, stale secrets.
+    // dial_status and call_status: every status on every dialed leg (a ParentCallSid: make_call's
+    // call), Twilio's `To` for the leg, stale secrets.
     const events = callEvents.createHandler({
       ...deps,
       config: stale(configLoader(FUNCTION_FIELDS.callEvents, callEnv)),
@@ -223,7 +224,12 @@ async function emittedMetrics() {
     }
     for (const to of ['+14155552671', 'client:alice', '']) {
       for (const status of ['initiated', 'ringing', 'answered', ...LEG_STATUSES]) {
-        const params = { CallStatus: status, CallDuration: '42', ...(to ? { To: to } : {}) };
+        const params = {
+          ParentCallSid: 'CA00000000000000000000000000000001',
+          CallStatus: status,
+          CallDuration: '42',
+          ...(to ? { To: to } : {}),
+        };
         await events(webhookEvent('/api/v1/call_status', { params }));
       }
     }

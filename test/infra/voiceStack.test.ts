@@ -768,19 +768,28 @@ describe('alarms', () => {
 describe('outputs', () => {
   const join = (path: string) => ({ 'Fn::Join': ['', [apiEndpoint(), path]] });
 
-  it('give the API URL, the URLs of the routes the apps and the TwiML App call, the secret ARN and the dashboard', () => {
+  it('give the API URL, the URLs of the routes the apps and the TwiML App call (Voice URL, Status Callback), the secret ARN and the dashboard', () => {
     const outputs = base.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    // No dial_status / call_status URLs: make_call's TwiML hands them to Twilio.
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'CallTokenUrl', 'DashboardUrl', 'MakeCallUrl', 'SecretArn']);
+    // No dial_status URL: make_call's TwiML hands it to Twilio. call_status's is also the TwiML App's Status Callback.
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'CallStatusUrl',
+      'CallTokenUrl',
+      'DashboardUrl',
+      'MakeCallUrl',
+      'SecretArn',
+    ]);
     expect(outputs.ApiUrl?.Value).toEqual(apiEndpoint());
     expect(outputs.CallTokenUrl?.Value).toEqual(join('/api/v1/call_token'));
     expect(outputs.MakeCallUrl?.Value).toEqual(join('/api/v1/make_call'));
+    expect(outputs.CallStatusUrl?.Value).toEqual(join('/api/v1/call_status'));
     expect(outputs.SecretArn?.Value).toEqual({ Ref: secretId });
   });
 
   it('use the custom domain URL for the routes when PUBLIC_BASE_URL is given', () => {
     const s = synth({ ...SETTINGS, PUBLIC_BASE_URL: 'https://voice.example.com' });
     s.template.hasOutput('MakeCallUrl', { Value: 'https://voice.example.com/api/v1/make_call' });
+    s.template.hasOutput('CallStatusUrl', { Value: 'https://voice.example.com/api/v1/call_status' });
     s.template.hasOutput('CallTokenUrl', { Value: 'https://voice.example.com/api/v1/call_token' });
     s.template.hasOutput('ApiUrl', { Value: apiEndpoint() });
   });

@@ -189,6 +189,25 @@ async function limitsService(settings: Env = {}) {
       );
       expect(response.statusCode).toBe(expectedStatus);
     },
+    /** Twilio's request to the `<Dial action>` that TwiML gave (CallSid: the parent's); the answer. */
+    async dialEnded(dialedTwiml: string, parentSid: string, dialCallStatus: string) {
+      const url = new URL(String(parseXml(dialedTwiml).root.children[0]?.attributes.action));
+      return status(
+        webhookEvent(url.pathname, {
+          query: url.search.slice(1),
+          params: { CallSid: parentSid, DialCallStatus: dialCallStatus },
+        }),
+      );
+    },
+    /** The TwiML App's status callback: the caller's own call ended (no ParentCallSid, no query). */
+    async callerCallEnded(user: string, parentSid: string, callStatus = 'completed') {
+      const response = await status(
+        webhookEvent('/api/v1/call_status', {
+          params: { CallSid: parentSid, CallStatus: callStatus, From: caller(user), Direction: 'inbound' },
+        }),
+      );
+      expect(response.statusCode).toBe(204);
+    },
   };
 }
 
@@ -284,6 +303,55 @@ describe('per-caller limits', () => {
     });
   });
 
+  it('a dial that ends with no leg ever created (a <Dial> Twilio refuses) frees the slot through its Dial action', async () => {
+    const svc = await limitsService({ DIAL_ACTION: 'true' });
+    const sid = callSid();
+    const first = await svc.dial('42', '+14155552671', sid);
+    expect(await svc.dial('42')).toBe(LIMITED);
+
+    const answer = await svc.dialEnded(first, sid, 'failed');
+
+    expect(answer.body).toBe(sayTwiml(SAY.notConnected));
+    expect(dialed(await svc.dial('42'))).toBe(true);
+    expect(svc.metrics).toContain('DialOutcome{"Status":"failed","Leg":"number"}');
+  });
+
+  it('a call that ends before it is dialed (hung up while make_call answered) frees its slot through the TwiML App’s status callback', async () => {
+    const svc = await limitsService();
+    const sid = callSid();
+    await svc.dial('42', '+14155552671', sid);
+
+    // Another user's end, or a call of 42's that is not this one, frees nothing.
+    await svc.callerCallEnded('43', sid, 'canceled');
+    await svc.callerCallEnded('42', callSid(), 'canceled');
+    expect(await svc.dial('42')).toBe(LIMITED);
+    await svc.callerCallEnded('42', sid, 'canceled');
+
+    expect(dialed(await svc.dial('42'))).toBe(true);
+    // The caller's own call is not a dialed leg: no outcome or duration is counted for it.
+    expect(svc.metrics.filter((line) => line.startsWith('CallsCompleted'))).toEqual([]);
+  });
+
+  it('a Dial action whose release fails still answers its TwiML, counted and alerted; the leg’s callback then frees the slot', async () => {
+    await behindFaultyDynamo(0, async (faulty) => {
+      const svc = await limitsService({ DIAL_ACTION: 'true' });
+      const sid = callSid();
+      const first = await svc.dial('42', '+14155552671', sid);
+      faulty.failWith = (body) => (body.includes('attribute_exists(#pk)') ? 'InternalServerError' : undefined);
+
+      const answer = await svc.dialEnded(first, sid, 'busy');
+
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toBe(sayTwiml(SAY.busy));
+      expect(svc.metrics).toContain('CallLimitsUnavailable{}');
+      expect(svc.alerts.map((a) => a.errorMsg).filter((m) => m.startsWith('Call limits unavailable'))).toHaveLength(1);
+      expect(await svc.dial('42')).toBe(LIMITED);
+      faulty.failWith = () => undefined;
+      await svc.completed(first, sid);
+      expect(dialed(await svc.dial('42'))).toBe(true);
+    });
+  });
+
   it('a call Twilio delivers again (the same CallSid: its fallback URL, a retry policy) is dialed again and counted once', async () => {
     const svc = await limitsService({ MAX_CONCURRENT_PHONE_CALLS: '2' });
     const sid = callSid();
@@ -307,21 +375,22 @@ describe('per-caller limits', () => {
     expect(await svc.dial('42')).toBe(LIMITED);
   });
 
-  it('a phone call’s statusCallback names the caller whose slot it holds; app-user and support calls’ name no one', async () => {
-    const svc = await limitsService({ SUPPORT_NUMBER: '+18005550100' });
-    const statusCallback = (twiml: string) => {
-      const url = new URL(String(parseXml(twiml).root.children[0]?.children[0]?.attributes.statusCallback));
-      return `${url.pathname}${url.search}`;
+  it('a phone call’s statusCallback and Dial action name the caller whose slot it holds; app-user and support calls’ name no one', async () => {
+    const svc = await limitsService({ SUPPORT_NUMBER: '+18005550100', DIAL_ACTION: 'true' });
+    const urls = (twiml: string) => {
+      const dial = parseXml(twiml).root.children[0];
+      const path = (url: unknown) => `${new URL(String(url)).pathname}${new URL(String(url)).search}`;
+      return [path(dial?.children[0]?.attributes.statusCallback), path(dial?.attributes.action)];
     };
 
-    const phone = statusCallback(await svc.dial('42'));
-    const client = statusCallback(await svc.dial('42', 'driver_7'));
-    const support = statusCallback(await svc.dial('42', 'support'));
+    const phone = urls(await svc.dial('42'));
+    const client = urls(await svc.dial('42', 'driver_7'));
+    const support = urls(await svc.dial('42', 'support'));
 
     expect([phone, client, support]).toEqual([
-      '/api/v1/call_status?caller=42',
-      '/api/v1/call_status',
-      '/api/v1/call_status',
+      ['/api/v1/call_status?caller=42', '/api/v1/dial_status?caller=42&leg=number'],
+      ['/api/v1/call_status', '/api/v1/dial_status?leg=client'],
+      ['/api/v1/call_status', '/api/v1/dial_status?leg=number'],
     ]);
   });
 
