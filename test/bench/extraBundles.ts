@@ -28,7 +28,11 @@ const codeBytes = (metafile: Metafile) =>
     .reduce((sum, [, output]) => sum + output.bytes, 0);
 
 /** One entry with exactly our build options, written as the build writes what it deploys (module wrappers eager). */
-function buildAsDeployed(options: { entryPoints: string[]; outdir: string; define?: Record<string, string> }): Metafile {
+function buildAsDeployed(options: {
+  entryPoints: string[];
+  outdir: string;
+  define?: Record<string, string>;
+}): Metafile {
   const { outputFiles, metafile } = buildSync({
     ...ESBUILD_OPTIONS,
     ...options,
