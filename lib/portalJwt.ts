@@ -73,10 +73,34 @@ type TokenShape =
   | { readonly token: WellFormedToken }
   | { readonly token?: undefined; readonly reason: 'non-canonical encoding' | 'bad token' };
 
-/** The token when its shape may be valid, else why it never can be, whatever the keys. */
+/** `segment`'s bytes as a JSON object, else undefined. */
+function jsonObjectIn(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the (canonical) token's header is a JSON object naming HS256 and its payload a JSON object. */
+function isHs256Jwt(token: string): boolean {
+  const [header = '', payload = ''] = token.split('.');
+  return jsonObjectIn(header)?.alg === 'HS256' && jsonObjectIn(payload) !== undefined;
+}
+
+/**
+ * The token when its shape may be valid, else why it never can be, whatever the keys: a
+ * canonical compact JWS whose header is a JSON object with `alg` HS256 and whose payload is a
+ * JSON object (anything else jose would refuse after the secrets were read).
+ */
 export function tokenShape(token: string): TokenShape {
-  if (isCanonicalCompactJws(token)) return { token: token as WellFormedToken };
-  return { reason: token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token' };
+  if (!isCanonicalCompactJws(token)) {
+    return { reason: token.split('.').length === 3 ? 'non-canonical encoding' : 'bad token' };
+  }
+  return isHs256Jwt(token) ? { token: token as WellFormedToken } : { reason: 'bad token' };
 }
 
 export type HeaderShape =

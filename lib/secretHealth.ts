@@ -43,7 +43,8 @@ export function secretNoticeReport(notices: readonly SecretNotice[]): HealthRepo
     report.logs.push({ level: 'warn', message: 'Secret refresh failed: serving the last good secrets', attributes });
     if (notice.first) {
       report.alert = {
-        key: 'secrets-stale',
+        // One key an outage: the de-duplication of one outage's alert never holds back the next one's.
+        key: `secrets-stale:${notice.outageSince}`,
         errorMsg: 'Secret store cannot be read: serving the last good secrets',
         meta: attributes,
       };

@@ -121,8 +121,11 @@ export function secretsFromSecretsManager(secretId: string, options: SecretsMana
 
 /** Something the cache has to tell; the next request to read the cache passes it on (log, alert, metric). */
 export type SecretNotice =
-  /** A refresh failed; the last good value is served. `first`: the first failure of this outage. */
-  | { kind: 'stale'; first: boolean; reason: string; staleForSeconds: number }
+  /**
+   * A refresh failed; the last good value is served. `first`: the first failure of this
+   * outage; `outageSince`: when its first failure was (the clock's ms), which tells outages apart.
+   */
+  | { kind: 'stale'; first: boolean; reason: string; staleForSeconds: number; outageSince: number }
   /** A read succeeded after failures. */
   | { kind: 'recovered'; failedForSeconds: number };
 
@@ -143,11 +146,21 @@ export interface SecretCacheOptions {
   staleRetryMs?: number;
   /** Holding none: the least time between two attempts; requests in between fail at once. */
   coldRetryMs?: number;
+  /** A read under way for longer than this is abandoned (see ABANDON_READ_AFTER_MS). */
+  abandonAfterMs?: number;
   now?: () => number;
 }
 
 export const STALE_RETRY_MS = 30_000;
 export const COLD_RETRY_MS = 5_000;
+/**
+ * A read is bounded by the store's deadline (STORE_DEADLINE_MS), so one under way for twice
+ * that was frozen with the container (Lambda freezes it between invocations, a read started
+ * behind a request included). After the thaw its overdue deadline would fail it at once, and
+ * a request that waited for it would fail and hold back the next read by a retry interval
+ * while the store is healthy: it is abandoned instead, its answer ignored, and a new read made.
+ */
+export const ABANDON_READ_AFTER_MS = 2 * STORE_DEADLINE_MS;
 
 /**
  * The secret cache. A fresh value is served as is. Past its TTL the request waits for a
@@ -165,8 +178,9 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
   const now = options.now ?? Date.now;
   const staleRetryMs = options.staleRetryMs ?? STALE_RETRY_MS;
   const coldRetryMs = options.coldRetryMs ?? COLD_RETRY_MS;
+  const abandonAfterMs = options.abandonAfterMs ?? ABANDON_READ_AFTER_MS;
   let good: { value: T; fetchedAt: number } | undefined;
-  let inFlight: Promise<void> | undefined;
+  let inFlight: { promise: Promise<void>; since: number } | undefined;
   let lastFailure: { at: number; error: unknown } | undefined;
   /** When the current run of failures began. */
   let failingSince: number | undefined;
@@ -174,10 +188,21 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
 
   const usable = (time: number) => good !== undefined && time - good.fetchedAt < options.ttlMs + options.maxStaleMs;
 
+  /** The read under way, unless it is so old it was frozen with the container (ABANDON_READ_AFTER_MS). */
+  const underWay = (time: number) =>
+    inFlight !== undefined && time - inFlight.since <= abandonAfterMs ? inFlight.promise : undefined;
+
   const attempt = (): Promise<void> => {
-    inFlight ??= read()
+    const time = now();
+    const running = underWay(time);
+    if (running) return running;
+    const started = { since: time, promise: Promise.resolve() };
+    // An abandoned read's answer changes nothing: a newer read has taken its place.
+    const current = () => inFlight === started;
+    started.promise = read()
       .then(
         (value) => {
+          if (!current()) return;
           const time = now();
           if (failingSince !== undefined) {
             notices.push({ kind: 'recovered', failedForSeconds: Math.round((time - failingSince) / 1000) });
@@ -187,6 +212,7 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
           failingSince = undefined;
         },
         (error: unknown) => {
+          if (!current()) return;
           const time = now();
           lastFailure = { at: time, error };
           // A value usable now was usable at each earlier failure of this run: the first failure gives the first notice.
@@ -196,14 +222,15 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
           // With no value to serve, the request that waited for this read reports the failure itself.
           if (good && usable(time)) {
             const staleForSeconds = Math.max(0, Math.round((time - good.fetchedAt - options.ttlMs) / 1000));
-            notices.push({ kind: 'stale', first, reason, staleForSeconds });
+            notices.push({ kind: 'stale', first, reason, staleForSeconds, outageSince: failingSince });
           }
         },
       )
       .finally(() => {
-        inFlight = undefined;
+        if (current()) inFlight = undefined;
       });
-    return inFlight;
+    inFlight = started;
+    return started.promise;
   };
 
   const take = (): readonly SecretNotice[] => {
@@ -219,11 +246,11 @@ export function secretCache<T>(read: () => Promise<T>, options: SecretCacheOptio
     const time = now();
     if (good && time - good.fetchedAt < options.ttlMs) return serve(good.value);
     if (good && usable(time) && lastFailure) {
-      if (!inFlight && time - lastFailure.at >= staleRetryMs) void attempt();
+      if (!underWay(time) && time - lastFailure.at >= staleRetryMs) void attempt();
       return serve(good.value);
     }
     // Past the TTL with the store healthy, or nothing to serve: wait for one read (shared).
-    if (inFlight || !lastFailure || time - lastFailure.at >= coldRetryMs) await attempt();
+    if (underWay(time) || !lastFailure || time - lastFailure.at >= coldRetryMs) await attempt();
     if (good && usable(now())) return serve(good.value);
     throw lastFailure?.error ?? new SecretStoreError('No secret value');
   };

@@ -438,6 +438,19 @@ describe('the real local gateway answers as documented', () => {
     expect([response.status, response.body]).toEqual([204, '']);
   });
 
+  it('dial_status 200 and call_status 204: JSON bodies, as the document allows', async () => {
+    const json = (params: Record<string, string>): RequestInit => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(params),
+    });
+    const dial = await exchange(gateway, `${DIAL_STATUS}?leg=number`, json({ ...CALL, DialCallStatus: 'busy' }));
+    const status = await exchange(gateway, CALL_STATUS, json({ ...CALL, To: 'client:alice', CallStatus: 'ringing' }));
+
+    expect([dial.status, dial.body]).toEqual([200, expect.stringContaining('busy')]);
+    expect([status.status, status.body]).toEqual([204, '']);
+  });
+
   it('404: a path the document does not have (x-unrouted-responses)', async () => {
     expect((await exchange(gateway, '/api/v1/no_such_route')).status).toBe(404);
   });

@@ -181,7 +181,8 @@ describe('the store down from the start', () => {
     endpoint.behaviour = { error: 'InternalServiceError', status: 500 };
     const svc = service();
 
-    for (const header of ['Bearer junk', 'Basic x', `${svc.bearer()}=`]) {
+    const signature = svc.bearer().split('.')[2];
+    for (const header of ['Bearer junk', 'Basic x', `${svc.bearer()}=`, `Bearer ..${signature}`]) {
       expect(await svc.authorize(header)).toEqual({ isAuthorized: false });
     }
 

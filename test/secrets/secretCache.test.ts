@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config.js';
+import { windowedGate } from '../../lib/rateLimits.js';
+import { secretNoticeReport } from '../../lib/secretHealth.js';
 import { SecretStoreError, STALE_RETRY_MS, secretCache } from '../../lib/secrets.js';
 
 const TTL_MS = 300_000;
@@ -116,10 +118,66 @@ describe('the secret cache', () => {
       value: 'old',
       stale: true,
       notices: [
-        { kind: 'stale', first: true, reason: expect.stringContaining('InternalServiceError'), staleForSeconds: 0 },
+        {
+          kind: 'stale',
+          first: true,
+          reason: expect.stringContaining('InternalServiceError'),
+          staleForSeconds: 0,
+          outageSince: clock.now(),
+        },
       ],
     });
     expect(store.reads).toBe(2);
+  });
+
+  it('a read left under way when the container froze is abandoned after the thaw: the next request reads again', async () => {
+    const { store, clock, cache } = await duringAnOutage();
+    const frozen = store.hold();
+    clock.advance(STALE_RETRY_MS);
+    await cache(); // the retry behind this request hangs: Lambda froze the container
+    expect(store.reads).toBe(3);
+    store.holds('new');
+    store.hold()(); // the store answers again, at once
+    clock.advance(TTL_MS + MAX_STALE_MS); // the thaw, long after
+
+    expect(await cache()).toEqual({
+      value: 'new',
+      stale: false,
+      notices: [expect.objectContaining({ kind: 'recovered' })],
+    });
+    expect(store.reads).toBe(4);
+    // The frozen read answers at last (its failure): it changes nothing.
+    frozen();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await cache()).toEqual({ value: 'new', stale: false, notices: [] });
+  });
+
+  it('each outage gets its own alert, however soon after the last one it begins', async () => {
+    const store = testStore('v1');
+    let time = 1_000_000;
+    const cache = secretCache(store.read, { ttlMs: 10_000, maxStaleMs: MAX_STALE_MS, now: () => time });
+    const gate = windowedGate({ windowMs: 60_000, perKey: 1, now: () => time });
+    const alertsSent: string[] = [];
+    const request = async () => {
+      const { alert } = secretNoticeReport((await cache()).notices);
+      if (alert && gate(alert.key).pass) alertsSent.push(alert.errorMsg);
+    };
+    await request();
+    store.fails();
+    time += 10_000;
+    await request(); // outage A: its alert
+    store.holds('v2');
+    time += STALE_RETRY_MS;
+    await request(); // the retry behind this request reads v2
+    await new Promise((resolve) => setImmediate(resolve));
+    store.fails();
+    time += 10_000;
+    await request(); // outage B, 40 s after A began: its own alert
+
+    expect(alertsSent).toEqual([
+      'Secret store cannot be read: serving the last good secrets',
+      'Secret store cannot be read: serving the last good secrets',
+    ]);
   });
 
   it('while the store keeps failing, the cached value is served at once, with one retry behind at most every STALE_RETRY_MS', async () => {

@@ -143,6 +143,9 @@ describe('isCanonicalCompactJws: three canonical segments, the third 43 characte
 });
 
 describe('tokenFromHeader: the token when it may be valid, else why it never can be (no key needed)', () => {
+  const SIGNATURE = GOOD.split('.')[2] ?? '';
+  const json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
   it('gives the token of a well-formed header', () => {
     expect(tokenFromHeader(`Bearer ${GOOD}`)).toEqual({ token: GOOD });
   });
@@ -155,6 +158,14 @@ describe('tokenFromHeader: the token when it may be valid, else why it never can
     ['two segments', `Bearer ${HEADER}.${PAYLOAD}`, 'bad token'],
     ['a signature padded with "="', `Bearer ${GOOD}=`, 'non-canonical encoding'],
     ['an empty signature', `Bearer ${HEADER}.${PAYLOAD}.`, 'non-canonical encoding'],
+    ['empty header and payload segments', `Bearer ..${SIGNATURE}`, 'bad token'],
+    ['a header naming another algorithm', `Bearer ${json({ alg: 'none' })}.${PAYLOAD}.${SIGNATURE}`, 'bad token'],
+    [
+      'a header that is not JSON',
+      `Bearer ${Buffer.from('alg').toString('base64url')}.${PAYLOAD}.${SIGNATURE}`,
+      'bad token',
+    ],
+    ['a payload that is not an object', `Bearer ${HEADER}.${json([42])}.${SIGNATURE}`, 'bad token'],
   ])('denies %s', (_kind, header, reason) => {
     expect(tokenFromHeader(header)).toEqual({ reason });
   });
