@@ -85,16 +85,20 @@ function jsonObjectIn(segment: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Whether the (canonical) token's header is a JSON object naming HS256 and its payload a JSON object. */
+/**
+ * Whether the (canonical) token's header is a JSON object naming HS256 and its payload is not
+ * empty. The payload is left to jose: parsing it here too measured ≈ 2 µs more a request
+ * (a third of the authorizer's floor), and a forged payload passes any keyless check anyway.
+ */
 function isHs256Jwt(token: string): boolean {
   const [header = '', payload = ''] = token.split('.');
-  return jsonObjectIn(header)?.alg === 'HS256' && jsonObjectIn(payload) !== undefined;
+  return payload.length > 0 && jsonObjectIn(header)?.alg === 'HS256';
 }
 
 /**
  * The token when its shape may be valid, else why it never can be, whatever the keys: a
- * canonical compact JWS whose header is a JSON object with `alg` HS256 and whose payload is a
- * JSON object (anything else jose would refuse after the secrets were read).
+ * canonical compact JWS whose header is a JSON object with `alg` HS256 and whose payload is
+ * not empty (anything else jose would refuse after the secrets were read).
  */
 export function tokenShape(token: string): TokenShape {
   if (!isCanonicalCompactJws(token)) {
