@@ -131,65 +131,13 @@ export function answerDialStatus(
 
 const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
-/**
- * An event of the caller's own call (no ParentCallSid): the TwiML App's status callback, when
- * the whole call has ended. That call is make_call's, so its end frees the slot it took even
- * when it ended before any leg was dialed (the caller hung up while make_call answered). Whose
- * slot is Twilio's signed `From`, an identity we issue. Not counted: the dialed legs' events
- * are the call outcomes and durations.
- */
-function callerLegStatus(params: WebhookParams, config: WebhookConfig, ended: boolean): StatusAnswer {
-  const callSid = param(params, 'CallSid');
-  const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
-  const release = ended && callSid && userId ? { callSid, userId } : undefined;
-  return {
-    ...(release ? { release } : {}),
-    response: noContent(),
-    log: {
-      level: 'info',
-      message: 'Call status',
-      attributes: {
-        callSid: shownParam(params, 'CallSid'),
-        callStatus: shownParam(params, 'CallStatus'),
-        direction: shownParam(params, 'Direction'),
-        ...(param(params, 'CallDuration') === undefined ? {} : { callDuration: shownParam(params, 'CallDuration') }),
-        leg: 'caller',
-      },
-    },
-    metrics: [],
-  };
-}
-
-export function answerCallStatus(
-  request: WebhookRequest,
-  config: WebhookConfig,
-  options: WebhookOptions,
+/** call_status's answer to one event: 204, its log line (`leg`: whose leg it is), what it counts and frees. */
+function callStatusAnswer(
+  params: WebhookParams,
+  leg: Leg | 'caller',
+  metrics: WebhookAnswer['metrics'],
+  release: SlotRelease | undefined,
 ): StatusAnswer {
-  const verified = verifyWebhook(request, config, options, {
-    ourFailure: callStatusFailure,
-    repeated: repeatedParam,
-    single: CALL_STATUS_PARAMS,
-  });
-  if (!verified.verified) return verified.answer;
-  const { params } = verified;
-  const status = param(params, 'CallStatus');
-  const ended = isOneOf<LegStatus>(LEG_STATUSES, status);
-  const parentCallSid = param(params, 'ParentCallSid');
-  if (parentCallSid === undefined) return callerLegStatus(params, config, ended);
-  const leg = calledLeg(params);
-  const duration = Number(param(params, 'CallDuration'));
-  const metrics: WebhookAnswer['metrics'] = ended
-    ? [
-        {
-          name: METRIC.CallDuration,
-          dimensions: { Leg: leg, Status: status },
-          seconds: Number.isFinite(duration) && duration >= 0 ? duration : 0,
-        },
-        { name: METRIC.CallsCompleted, dimensions: { Status: status } },
-      ]
-    : [];
-  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid.
-  const release = ended ? slotRelease(parentCallSid, request) : undefined;
   return {
     ...(release ? { release } : {}),
     response: noContent(),
@@ -208,6 +156,51 @@ export function answerCallStatus(
     },
     metrics,
   };
+}
+
+/**
+ * An event of the caller's own call (no ParentCallSid): the TwiML App's status callback, when
+ * the whole call has ended. That call is make_call's, so its end frees the slot it took even
+ * when it ended before any leg was dialed (the caller hung up while make_call answered). Whose
+ * slot is Twilio's signed `From`, an identity we issue. Not counted: the dialed legs' events
+ * are the call outcomes and durations.
+ */
+function callerCallStatus(params: WebhookParams, config: WebhookConfig, ended: boolean): StatusAnswer {
+  const callSid = param(params, 'CallSid');
+  const userId = callerUserId(param(params, 'From'), config.TWILIO_ML_APP_SID);
+  return callStatusAnswer(params, 'caller', [], ended && callSid && userId ? { callSid, userId } : undefined);
+}
+
+export function answerCallStatus(
+  request: WebhookRequest,
+  config: WebhookConfig,
+  options: WebhookOptions,
+): StatusAnswer {
+  const verified = verifyWebhook(request, config, options, {
+    ourFailure: callStatusFailure,
+    repeated: repeatedParam,
+    single: CALL_STATUS_PARAMS,
+  });
+  if (!verified.verified) return verified.answer;
+  const { params } = verified;
+  const status = param(params, 'CallStatus');
+  const ended = isOneOf<LegStatus>(LEG_STATUSES, status);
+  const parentCallSid = param(params, 'ParentCallSid');
+  if (parentCallSid === undefined) return callerCallStatus(params, config, ended);
+  const leg = calledLeg(params);
+  const duration = Number(param(params, 'CallDuration'));
+  const metrics: WebhookAnswer['metrics'] = ended
+    ? [
+        {
+          name: METRIC.CallDuration,
+          dimensions: { Leg: leg, Status: status },
+          seconds: Number.isFinite(duration) && duration >= 0 ? duration : 0,
+        },
+        { name: METRIC.CallsCompleted, dimensions: { Status: status } },
+      ]
+    : [];
+  // The slot is the parent call's (make_call's CallSid): the dialed leg's ParentCallSid.
+  return callStatusAnswer(params, leg, metrics, ended ? slotRelease(parentCallSid, request) : undefined);
 }
 
 /**
